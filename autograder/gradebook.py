@@ -351,24 +351,22 @@ class Gradebook:
         with self._write() as session:
             errors = _manual_errors(session, assignment, [(student, item_id, score)], grader)
             if errors:
-                raise ValueError("; ".join(errors))
+                raise ValueError("; ".join(msg for _, msg in errors))
             _upsert_manual(session, student, assignment, item_id, score, comment, grader)
 
     def import_manual_csv(self, path: str | Path, assignment: str, grader: str) -> ManualImportReport:
-        """Apply a CSV of `student,item,score[,comment]` rows all-or-nothing, in one transaction."""
-        rows, report = _read_manual_csv(Path(path))
-        if report.errors:
-            return report
+        """Apply a CSV of `student,item,score[,comment]` rows all-or-nothing, in one transaction;
+        every bad line is reported (by line number) and then nothing is applied."""
+        rows, errors = _read_manual_csv(Path(path))
         with self._write() as session:
             entries = [(r["student"], r["item"], r["score"]) for r in rows]
-            errors = _manual_errors(session, assignment, entries, grader, [r["line"] for r in rows])
-            if errors:
-                report.errors = errors
-                return report
+            errors += _manual_errors(session, assignment, entries, grader, [r["line"] for r in rows])
+            if errors or not rows:
+                return ManualImportReport(0, [msg for _, msg in sorted(errors)]
+                                          or ["the file has no grade rows"])
             for r in rows:
                 _upsert_manual(session, r["student"], assignment, r["item"], r["score"], r["comment"], grader)
-            report.applied = len(rows)
-        return report
+        return ManualImportReport(len(rows))
 
     def manual_grades(self, assignment: str) -> list[ManualView]:
         query = (select(ManualGrade).where(ManualGrade.assignment == assignment)
@@ -470,7 +468,7 @@ def _graded_at(result: dict) -> dt.datetime:
         return dt.datetime.now(UTC)
     when = dt.datetime.fromisoformat(started)
     when = when if when.tzinfo else when.replace(tzinfo=UTC)
-    return when + dt.timedelta(seconds=float(result.get("duration_s") or 0.0))
+    return when + dt.timedelta(seconds=result.get("duration_s") or 0.0)
 
 
 def _attempt_from_result(result: dict, student: str, submitted_at: dt.datetime | None) -> Attempt:
@@ -489,8 +487,8 @@ def _attempt_from_result(result: dict, student: str, submitted_at: dt.datetime |
         seed=NO_SEED if seed is None else int(seed), data=str(result.get("data") or ""),
         submission=str(result.get("submission") or ""), status=result["status"],
         message=str(result.get("message") or ""), score=float(result.get("score") or 0.0),
-        max_score=float(result.get("max_score") or 0.0), duration_s=result.get("duration_s"),
-        submitted_at=submitted_at, graded_at=_graded_at(result),
+        max_score=float(result.get("max_score") or 0.0), duration_s=stored.get("duration_s"),
+        submitted_at=submitted_at, graded_at=_graded_at(stored),
         recorded_at=dt.datetime.now(UTC), result=stored)
     attempt.questions = [
         QuestionScore(position=i, question_id=q["id"], title=str(q.get("title") or ""),
@@ -521,21 +519,22 @@ def _gradable_items(session: Session, assignment: str) -> dict[str, float]:
 
 
 def _manual_errors(session: Session, assignment: str, entries: list[tuple[str, str, float | None]],
-                   grader: str, lines: list[int] | None = None) -> list[str]:
-    """Why each (student, item, score) cannot be applied; prefixed by its CSV line when given."""
+                   grader: str, lines: list[int] | None = None) -> list[tuple[int, str]]:
+    """(line, why) for each (student, item, score) that cannot be applied; lines from the CSV."""
     if not grader or not grader.strip():
-        return ["grader name is required"]
+        return [(0, "grader name is required")]
     items = _gradable_items(session, assignment)
     known = set(session.scalars(select(Attempt.student).where(Attempt.assignment == assignment)))
     errors = []
     for i, (student, item, score) in enumerate(entries):
-        where = f"line {lines[i]}: " if lines else ""
+        line = lines[i] if lines else 0
+        where = f"line {line}: " if lines else ""
         if student not in known:
-            errors.append(f"{where}unknown student {student!r} (no attempt at {assignment})")
+            errors.append((line, f"{where}unknown student {student!r} (no attempt at {assignment})"))
         if item not in items:
-            errors.append(f"{where}unknown item {item!r} (known: {', '.join(sorted(items))})")
+            errors.append((line, f"{where}unknown item {item!r} (known: {', '.join(sorted(items))})"))
         elif score is not None and not 0.0 <= score <= items[item] + SCORE_TOLERANCE:
-            errors.append(f"{where}score {score:g} for {item!r} is outside 0..{items[item]:g}")
+            errors.append((line, f"{where}score {score:g} for {item!r} is outside 0..{items[item]:g}"))
     return errors
 
 
@@ -551,46 +550,45 @@ def _upsert_manual(session: Session, student: str, assignment: str, item_id: str
     row.graded_at = dt.datetime.now(UTC)
 
 
-def _read_manual_csv(path: Path) -> tuple[list[dict], ManualImportReport]:
-    """Parse and syntax-check every row; the report holds one error per bad line."""
-    report = ManualImportReport()
+def _read_manual_csv(path: Path) -> tuple[list[dict], list[tuple[int, str]]]:
+    """Parse every row; returns the well-formed rows and (line, why) for the others."""
     rows: list[dict] = []
+    errors: list[tuple[int, str]] = []
     seen: dict[tuple[str, str], int] = {}
     with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         header = [h.strip().lower() for h in reader.fieldnames or []]
         missing = {"student", "item", "score"} - set(header)
         if missing:
-            report.errors.append(f"line 1: missing column(s) {', '.join(sorted(missing))}")
-            return rows, report
+            return [], [(1, f"line 1: missing column(s) {', '.join(sorted(missing))}")]
         reader.fieldnames = header
         for raw in reader:
-            row = _manual_row(raw, reader.line_num, seen, report.errors)
+            row = _manual_row(raw, reader.line_num, seen, errors)
             if row:
                 rows.append(row)
-    if not rows and not report.errors:
-        report.errors.append("the file has no grade rows")
-    return rows, report
+    return rows, errors
 
 
-def _manual_row(raw: dict, line: int, seen: dict[tuple[str, str], int], errors: list[str]) -> dict | None:
+def _manual_row(raw: dict, line: int, seen: dict[tuple[str, str], int],
+                errors: list[tuple[int, str]]) -> dict | None:
     student, item = (raw.get("student") or "").strip(), (raw.get("item") or "").strip()
     text = (raw.get("score") or "").strip()
     comment = (raw.get("comment") or "").strip() or None
+    problem = None
     if not student or not item:
-        errors.append(f"line {line}: student and item are required")
-        return None
-    if (student, item) in seen:
-        errors.append(f"line {line}: {student!r}/{item!r} already given on line {seen[student, item]}")
-        return None
-    seen[student, item] = line
-    try:
-        score = float(text) if text else None
-    except ValueError:
-        errors.append(f"line {line}: score {text!r} is not a number")
-        return None
-    if score is not None and not math.isfinite(score):
-        errors.append(f"line {line}: score {text!r} is not a finite number")
+        problem = "student and item are required"
+    elif (student, item) in seen:
+        problem = f"{student!r}/{item!r} already given on line {seen[student, item]}"
+    else:
+        seen[student, item] = line
+        try:
+            score = float(text) if text else None
+        except ValueError:
+            score, problem = None, f"score {text!r} is not a number"
+        if score is not None and not math.isfinite(score):
+            problem = f"score {text!r} is not a finite number"
+    if problem:
+        errors.append((line, f"line {line}: {problem}"))
         return None
     return {"line": line, "student": student, "item": item, "score": score, "comment": comment}
 
