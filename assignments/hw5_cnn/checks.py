@@ -1,0 +1,330 @@
+"""HW5 parent-side checks: probe inputs, reference outputs and the judges of the network items.
+
+Trusted code, run only in the grader's process; it never enters the sandbox. Probes build a
+case's inputs from its JSON parameters (the seed notebook's exact recipes for public cases,
+random shapes drawn from the run's seed for hidden ones); `expect_*` run the reference package;
+judges turn validated student outputs into verdicts.
+"""
+
+from __future__ import annotations
+
+import sys
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from autograder.judge import Invalid, Verdict, judge_rel_error, rel_error, validate
+
+REFERENCE = Path(__file__).resolve().parents[2] / "reference"
+if str(REFERENCE) not in sys.path:
+    sys.path.insert(0, str(REFERENCE))
+
+from intro2ai import data_utils, layers  # noqa: E402  (the reference package)
+from intro2ai.classifiers.cnn import ThreeLayerConvNet  # noqa: E402
+
+# ------------------------------------------------------------------ layer probes (Q1-Q4)
+
+
+def _legacy(params: dict, rng: np.random.Generator) -> np.random.RandomState:
+    """The seed notebook's `np.random.seed(231)` stream when a case names a seed."""
+    return np.random.RandomState(params["seed"] if "seed" in params else rng.integers(2**31))
+
+
+def conv_inputs(params, rng, context):
+    x_shape, w_shape = tuple(params["x_shape"]), tuple(params["w_shape"])
+    if params.get("fill") == "linspace":  # seed cell 3
+        x = np.linspace(-0.1, 0.5, num=np.prod(x_shape)).reshape(x_shape)
+        w = np.linspace(-0.2, 0.3, num=np.prod(w_shape)).reshape(w_shape)
+        b = np.linspace(-0.1, 0.2, num=w_shape[0])
+        return {"x": x, "w": w, "b": b}
+    state = _legacy(params, rng)
+    return {"x": state.randn(*x_shape), "w": state.randn(*w_shape), "b": state.randn(w_shape[0])}
+
+
+def conv_backward_inputs(params, rng, context):
+    """Seed cell 5 draws x, w, b, dout in this order from seed 231."""
+    x_shape, w_shape = tuple(params["x_shape"]), tuple(params["w_shape"])
+    state = _legacy(params, rng)
+    x, w, b = state.randn(*x_shape), state.randn(*w_shape), state.randn(w_shape[0])
+    out_shape = layers.conv_forward_naive(x, w, b, _conv_param(params))[0].shape
+    return {"x": x, "w": w, "b": b, "dout": state.randn(*out_shape)}
+
+
+def pool_inputs(params, rng, context):
+    x_shape = tuple(params["x_shape"])
+    if params.get("fill") == "linspace":  # seed cell 6
+        return {"x": np.linspace(-0.3, 0.4, num=np.prod(x_shape)).reshape(x_shape)}
+    return {"x": _legacy(params, rng).randn(*x_shape)}
+
+
+def pool_backward_inputs(params, rng, context):
+    """Seed cell 7 draws x then dout from seed 231."""
+    state = _legacy(params, rng)
+    x = state.randn(*params["x_shape"])
+    out_shape = layers.max_pool_forward_naive(x, _pool_param(params))[0].shape
+    return {"x": x, "dout": state.randn(*out_shape)}
+
+
+def _conv_param(params):
+    return {"stride": params["stride"], "pad": params["pad"]}
+
+
+def _pool_param(params):
+    return {k: params[k] for k in ("pool_height", "pool_width", "stride")}
+
+
+def expect_conv_forward(inputs, params, context):
+    return {"out": layers.conv_forward_naive(inputs["x"], inputs["w"], inputs["b"], _conv_param(params))[0]}
+
+
+def expect_conv_backward(inputs, params, context):
+    _, cache = layers.conv_forward_naive(inputs["x"], inputs["w"], inputs["b"], _conv_param(params))
+    dx, dw, db = layers.conv_backward_naive(inputs["dout"], cache)
+    return {"dx": dx, "dw": dw, "db": db}
+
+
+def expect_pool_forward(inputs, params, context):
+    return {"out": layers.max_pool_forward_naive(inputs["x"], _pool_param(params))[0]}
+
+
+def expect_pool_backward(inputs, params, context):
+    _, cache = layers.max_pool_forward_naive(inputs["x"], _pool_param(params))
+    return {"dx": layers.max_pool_backward_naive(inputs["dout"], cache)}
+
+
+def best_cache(outputs, expected, case, context):
+    """Backward passes: the better of the standard cache and the student's own forward cache."""
+    verdict = judge_rel_error(outputs, expected, case.threshold)
+    own = {name: outputs.get("own_" + name) for name in expected}
+    if verdict.passed or any(value is None for value in own.values()):
+        return verdict
+    try:
+        validate(own, expected)
+    except Invalid:
+        return verdict
+    alternative = judge_rel_error(own, expected, case.threshold)
+    return alternative if alternative.value < verdict.value else verdict
+
+
+# ------------------------------------------------------------------ hidden cases
+
+
+def conv_hidden(rng, count):
+    """Other N, C, H, W, F; pad 0; stride 2 and 3; non-square inputs and kernels."""
+    fixed = [
+        {"label": "pad 0", "pad": 0, "stride": 1},
+        {"label": "stride 2", "pad": 1, "stride": 2},
+        {"label": "stride 3", "pad": 1, "stride": 3},
+        {"label": "non-square input and kernel, pad 2", "pad": 2, "stride": 1, "square": False},
+    ]
+    cases = []
+    for n in range(count):
+        spec = fixed[n] if n < len(fixed) else {"label": "random", "pad": int(rng.integers(0, 3)),
+                                                 "stride": int(rng.integers(1, 4)), "square": False}  # fmt: skip
+        cases.append(_conv_case(rng, spec))
+    return cases
+
+
+def _conv_case(rng, spec):
+    stride, pad = spec["stride"], spec["pad"]
+    kh = int(rng.integers(1, 5))
+    kw = kh if spec.get("square", True) else int(rng.choice([k for k in range(1, 6) if k != kh]))
+    n, c, f = (int(v) for v in rng.integers(1, 4, size=3))
+    h = _valid_size(rng, kh, pad, stride)
+    w = _valid_size(rng, kw, pad, stride, avoid=None if spec.get("square", True) else h)
+    params = {"x_shape": [n, c, h, w], "w_shape": [f, c, kh, kw], "stride": stride, "pad": pad,
+              "fill": "randn", "seed": int(rng.integers(2**31))}  # fmt: skip
+    return {"name": f"hidden: {spec['label']} {params['x_shape']} * {params['w_shape']}", "params": params}
+
+
+def _valid_size(rng, kernel, pad, stride, avoid=None):
+    """A size for which (size + 2 pad - kernel) is a non-negative multiple of stride."""
+    sizes = [s for s in range(max(kernel, 3), 12) if (s + 2 * pad - kernel) % stride == 0 and s != avoid]
+    return int(rng.choice(sizes))
+
+
+def pool_hidden(rng, count):
+    """Overlapping and rectangular pools, non-square inputs, strides 1 to 3."""
+    fixed = [
+        {"label": "overlapping 3x3 stride 2", "ph": 3, "pw": 3, "stride": 2},
+        {"label": "rectangular 2x3 stride 1", "ph": 2, "pw": 3, "stride": 1},
+        {"label": "3x2 stride 3", "ph": 3, "pw": 2, "stride": 3},
+    ]
+    cases = []
+    for n in range(count):
+        spec = fixed[n] if n < len(fixed) else {"label": "random", "ph": int(rng.integers(1, 4)),
+                                                 "pw": int(rng.integers(1, 4)), "stride": int(rng.integers(1, 4))}  # fmt: skip
+        h = _valid_size(rng, spec["ph"], 0, spec["stride"])
+        w = _valid_size(rng, spec["pw"], 0, spec["stride"], avoid=h)
+        params = {"x_shape": [int(rng.integers(1, 4)), int(rng.integers(1, 4)), h, w],
+                  "pool_height": spec["ph"], "pool_width": spec["pw"], "stride": spec["stride"],
+                  "fill": "randn", "seed": int(rng.integers(2**31))}  # fmt: skip
+        cases.append({"name": f"hidden: {spec['label']} on {params['x_shape']}", "params": params})
+    return cases
+
+
+def net_hidden(rng, count):
+    """Non-default network sizes with reg > 0: loss and all gradients against the reference."""
+    cases = []
+    for n in range(count):
+        h, w = (int(v) for v in rng.choice([6, 8, 10, 12], size=2, replace=False))
+        kwargs = {"input_dim": [int(rng.integers(1, 4)), h, w], "num_filters": int(rng.integers(2, 6)),
+                  "filter_size": int(rng.choice([3, 5])), "hidden_dim": int(rng.integers(5, 12)),
+                  "num_classes": int(rng.integers(3, 8)), "weight_scale": 1e-2, "dtype": "float64"}  # fmt: skip
+        params = {"kwargs": kwargs, "reg": float(np.round(rng.uniform(0.05, 0.5), 3)), "n": 3,
+                  "seed": int(rng.integers(2**31))}  # fmt: skip
+        cases.append({
+            "name": f"hidden: gradients, reg {params['reg']}, input {kwargs['input_dim']}", "points": 2.0,
+            "task": "net_loss", "probe": "net_loss_inputs", "expect": "net_loss", "judge": "net_grads",
+            "threshold": 1e-6, "params": params, "group": "Q5",
+        })  # fmt: skip
+    return cases
+
+
+# ------------------------------------------------------------------ network (Q5)
+
+
+def _reference_model(kwargs: dict, seed: int | None = None) -> ThreeLayerConvNet:
+    kwargs = dict(kwargs)
+    if "dtype" in kwargs:
+        kwargs["dtype"] = np.dtype(kwargs["dtype"]).type
+    if "input_dim" in kwargs:
+        kwargs["input_dim"] = tuple(kwargs["input_dim"])
+    if seed is not None:
+        np.random.seed(seed % 2**32)
+    return ThreeLayerConvNet(**kwargs)
+
+
+def net_init_inputs(params, rng, context):
+    return {}
+
+
+def expect_net_init(inputs, params, context):
+    return dict(_reference_model(params["kwargs"]).params)
+
+
+def net_init(outputs, expected, case, context):
+    """Shapes (validated), exact dtype, zero biases, weights drawn at the requested scale."""
+    scale = case.params["kwargs"].get("weight_scale", 1e-3)
+    for name, ref in expected.items():
+        got = outputs[name]
+        if got.dtype != ref.dtype:
+            return Verdict(False, "init", None, None, f"{name}: dtype {got.dtype}, expected {ref.dtype}")
+        if name.startswith("b") and np.any(got != 0):
+            return Verdict(False, "init", None, None, f"{name}: biases must start at zero")
+    worst = max(abs(float(np.std(outputs[n])) / scale - 1.0) for n in expected if n.startswith("W"))
+    passed = worst <= 0.25
+    message = "" if passed else f"weight std is off by {worst:.0%} from weight_scale={scale:g}"
+    return Verdict(passed, "weight std / weight_scale - 1", worst, 0.25, message)
+
+
+def net_loss_inputs(params, rng, context):
+    """Seed cells 11/12: random X, y and the grader's own parameters loaded into the model."""
+    kwargs = params["kwargs"]
+    state = _legacy(params, rng)
+    input_dim = tuple(kwargs.get("input_dim", (3, 32, 32)))
+    X = state.randn(params["n"], *input_dim)
+    y = state.randint(kwargs.get("num_classes", 10), size=params["n"])
+    model = _reference_model(kwargs, seed=int(state.randint(2**31)))
+    return {"X": X, "y": y, **{"p_" + k: v for k, v in model.params.items()}}
+
+
+def expect_net_loss(inputs, params, context):
+    model = _reference_model(params["kwargs"])
+    model.params.update({k[2:]: v.copy() for k, v in inputs.items() if k.startswith("p_")})
+    model.reg = params["reg"]
+    loss, grads = model.loss(inputs["X"], inputs["y"])
+    return {"loss": np.asarray(loss, dtype=np.float64), **{"grad_" + k: v for k, v in grads.items()}}
+
+
+def expect_net_loss_value(inputs, params, context):
+    return {"loss": expect_net_loss(inputs, params, context)["loss"]}
+
+
+def net_loss(outputs, expected, case, context):
+    return judge_rel_error(outputs, expected, case.threshold)
+
+
+def net_grads(outputs, expected, case, context):
+    return judge_rel_error(outputs, expected, case.threshold)
+
+
+def expect_gradcheck_shapes(inputs, params, context):
+    model = _reference_model(params["kwargs"])
+    shapes = {}
+    for name, value in model.params.items():
+        shapes["ana_" + name] = np.zeros_like(value)
+        shapes["num_" + name] = np.zeros_like(value)
+    return shapes
+
+
+def gradcheck(outputs, expected, case, context):
+    """Seed cell 12: max relative error between numeric and analytic gradients, per parameter."""
+    errors = {name[4:]: rel_error(outputs["num_" + name[4:]], outputs[name]) for name in expected if name.startswith("ana_")}
+    worst = max(errors, key=errors.get)
+    passed = errors[worst] <= case.threshold
+    message = "" if passed else f"{worst}: numeric and analytic gradients disagree ({errors[worst]:.2e})"
+    return Verdict(passed, "rel_error", errors[worst], case.threshold, message)
+
+
+# ------------------------------------------------------------------ training (Q5)
+
+
+@lru_cache(maxsize=2)
+def _data(source: str) -> dict[str, np.ndarray]:
+    return data_utils.get_CIFAR10_data(source=source)
+
+
+def describe_data(context) -> str:
+    return data_utils.describe_source(context.data_source)
+
+
+def overfit_inputs(params, rng, context):
+    data = _data(context.data_source)
+    n = params["num_train"]
+    return {"X_train": data["X_train"][:n], "y_train": data["y_train"][:n]}
+
+
+def train_inputs(params, rng, context):
+    data = _data(context.data_source)
+    return {"X_train": data["X_train"], "y_train": data["y_train"]}
+
+
+def expect_train_eval(inputs, params, context):
+    kwargs = {k: params[k] for k in ("weight_scale", "hidden_dim", "reg") if k in params}
+    return dict(_reference_model(kwargs).params)
+
+
+def _accuracy(trained: dict, expected: dict, X: np.ndarray, y: np.ndarray) -> float:
+    """The reference forward pass with the student's trained parameters."""
+    model = _reference_model({"hidden_dim": expected["W2"].shape[1]})
+    model.params.update({k: np.asarray(trained[k], dtype=expected[k].dtype) for k in expected})
+    predictions = np.concatenate([np.argmax(model.loss(X[i : i + 200]), axis=1) for i in range(0, len(X), 200)])
+    return float(np.mean(predictions == y))
+
+
+def _curves(outputs) -> dict:
+    return {k: [float(v) for v in outputs[k][:2000]] for k in ("loss_history", "train_acc_history") if k in outputs}
+
+
+def overfit(outputs, expected, case, context):
+    data = _data(context.data_source)
+    n = case.params["num_train"]
+    accuracy = _accuracy(outputs, expected, data["X_train"][:n], data["y_train"][:n])
+    passed = accuracy >= case.threshold
+    message = "" if passed else f"training accuracy on the 100 examples is {accuracy:.2f}: the net does not overfit"
+    return Verdict(passed, "train_accuracy", accuracy, case.threshold, message, _curves(outputs))
+
+
+def train_accuracy(outputs, expected, case, context):
+    """Seed cell 17: accuracy on a fixed training sample (the target) and on held-out images."""
+    data = _data(context.data_source)
+    target = context.assignment.data_targets[describe_data(context)].train_accuracy
+    sample = np.random.default_rng(0).choice(len(data["X_train"]), case.params["eval_samples"], replace=False)
+    train_acc = _accuracy(outputs, expected, data["X_train"][sample], data["y_train"][sample])
+    held_out = _accuracy(outputs, expected, data["X_val"], data["y_val"])
+    extras = {**_curves(outputs), "held_out_accuracy": held_out}
+    passed = train_acc >= target
+    message = "" if passed else f"training accuracy {train_acc:.3f} is below the target {target:.2f}"
+    return Verdict(passed, "train_accuracy", train_acc, target, message, extras)

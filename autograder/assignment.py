@@ -1,0 +1,245 @@
+"""Reads `assignments/<id>/assignment.toml` into frozen plain objects; loads the parent-side checks.
+
+An assignment is data: files, questions, cases, points, thresholds and limits. The only code it
+brings is `checks.py` (parent side: probe inputs, reference outputs, custom judges) and
+`driver.py` (sandbox side: calls into the student's package). Nothing here knows HW5.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from autograder.intake import FileSpec
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+ASSIGNMENTS_DIR = REPO_ROOT / "assignments"
+
+
+class AssignmentError(Exception):
+    """The declaration is wrong: names the file and what to fix."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per sandbox-run resource limits (isolate-style: every limit is a number)."""
+
+    timeout_s: float = 20.0
+    memory_mb: int = 2048
+    processes: int = 16
+    file_size_mb: int = 16
+    open_files: int = 64
+    output_mb: int = 64
+    stdout_kb: int = 64
+    tmp_mb: int = 64
+    blas_threads: int = 1
+
+    def with_overrides(self, **overrides: Any) -> Limits:
+        known = {k: v for k, v in overrides.items() if k in self.__dataclass_fields__}
+        return replace(self, **known)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One probe of a question: the function names that build, run and judge it, and its points."""
+
+    name: str
+    task: str
+    probe: str
+    expect: str
+    judge: str
+    params: dict[str, Any]
+    points: float
+    threshold: float | None = None
+    hidden: bool = False
+    group: str = ""
+    limits: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HiddenSpec:
+    generator: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    title: str
+    points: float
+    needs: tuple[str, ...]
+    cases: tuple[Case, ...]
+    hidden: HiddenSpec | None
+    defaults: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ManualItem:
+    id: str
+    title: str
+    points: float
+
+
+@dataclass(frozen=True)
+class DataTarget:
+    train_accuracy: float
+    source: str
+
+
+@dataclass(frozen=True)
+class Assignment:
+    id: str
+    title: str
+    version: str
+    package: str
+    root: Path
+    repo_root: Path
+    reference_dir: Path
+    template_dir: Path
+    release_zip: str
+    release_files: tuple[str, ...]
+    release_notebooks: tuple[str, ...]
+    files: tuple[FileSpec, ...]
+    questions: tuple[Question, ...]
+    manual: tuple[ManualItem, ...]
+    limits: Limits
+    data_default: str
+    data_targets: dict[str, DataTarget]
+
+    @property
+    def max_score(self) -> float:
+        return sum(q.points for q in self.questions) + sum(m.points for m in self.manual)
+
+    @property
+    def driver_path(self) -> Path:
+        return self.root / "driver.py"
+
+    def question(self, qid: str) -> Question:
+        for q in self.questions:
+            if q.id == qid:
+                return q
+        raise KeyError(qid)
+
+    def checks(self) -> ModuleType:
+        """The parent-side checks module (trusted code), imported once per process."""
+        return _import_file(f"_assignment_checks_{self.id}", self.root / "checks.py")
+
+
+def available_assignments(base: Path = ASSIGNMENTS_DIR) -> list[str]:
+    return sorted(p.parent.name for p in base.glob("*/assignment.toml"))
+
+
+def load_assignment(name_or_path: str | Path, base: Path = ASSIGNMENTS_DIR) -> Assignment:
+    """Load by id (`hw5_cnn`) or by a folder/file path holding `assignment.toml`."""
+    path = Path(name_or_path)
+    if path.is_dir():
+        path = path / "assignment.toml"
+    elif not path.is_file():
+        path = base / str(name_or_path) / "assignment.toml"
+    if not path.is_file():
+        known = ", ".join(available_assignments(base)) or "none"
+        raise AssignmentError(f"no assignment '{name_or_path}' (known: {known})")
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise AssignmentError(f"{path}: {exc}") from exc
+    try:
+        return _build(raw, path.parent.resolve())
+    except (KeyError, TypeError, ValueError) as exc:
+        raise AssignmentError(f"{path}: bad or missing entry {exc}") from exc
+
+
+def _build(raw: dict[str, Any], root: Path) -> Assignment:
+    meta = raw["assignment"]
+    repo_root = root.parent.parent
+    limits = Limits().with_overrides(**raw.get("limits", {}))
+    data = raw.get("data", {})
+    return Assignment(
+        id=meta["id"],
+        title=meta["title"],
+        version=str(meta["version"]),
+        package=meta["package"],
+        root=root,
+        repo_root=repo_root,
+        reference_dir=repo_root / meta.get("reference", "reference"),
+        template_dir=repo_root / meta.get("template", f"student_template/{meta['id']}"),
+        release_zip=meta.get("release_zip", f"{meta['id']}_student.zip"),
+        release_files=tuple(raw.get("release", {}).get("files", ())),
+        release_notebooks=tuple(raw.get("release", {}).get("notebooks", ())),
+        files=tuple(_file_spec(f) for f in raw.get("files", ())),
+        questions=tuple(_question(q) for q in raw.get("questions", ())),
+        manual=tuple(ManualItem(m["id"], m["title"], float(m.get("points", 0))) for m in raw.get("manual", ())),
+        limits=limits,
+        data_default=data.get("default", "embedded"),
+        data_targets={
+            name: DataTarget(float(t["train_accuracy"]), t.get("source", ""))
+            for name, t in data.get("targets", {}).items()
+        },
+    )
+
+
+def _file_spec(raw: dict[str, Any]) -> FileSpec:
+    kind = raw.get("kind", "python")
+    aliases = tuple(raw.get("aliases", ("*.ipynb",) if kind == "notebook" else ()))
+    return FileSpec(
+        name=raw["name"], dest=raw["dest"], kind=kind, required=bool(raw.get("required", True)), aliases=aliases
+    )
+
+
+_CASE_KEYS = ("task", "probe", "expect", "judge", "threshold", "limits")
+
+
+def _question(raw: dict[str, Any]) -> Question:
+    defaults = {k: raw[k] for k in _CASE_KEYS if k in raw}
+    hidden = raw.get("hidden")
+    public = [make_case(c, defaults, raw["id"], hidden=False) for c in raw.get("cases", ())]
+    question = Question(
+        id=raw["id"],
+        title=raw["title"],
+        points=float(raw["points"]),
+        needs=tuple(raw.get("needs", ())),
+        cases=tuple(public),
+        hidden=HiddenSpec(hidden["generator"], int(hidden["count"])) if hidden else None,
+        defaults=defaults,
+    )
+    return question
+
+
+def make_case(raw: dict[str, Any], defaults: dict[str, Any], qid: str, hidden: bool) -> Case:
+    """A case from its declaration; keys it lacks come from the question's defaults."""
+    merged = {**defaults, **raw}
+    threshold = merged.get("threshold")
+    return Case(
+        name=merged["name"],
+        task=merged["task"],
+        probe=merged["probe"],
+        expect=merged["expect"],
+        judge=merged["judge"],
+        params=dict(merged.get("params", {})),
+        points=float(merged.get("points", -1.0)),
+        threshold=None if threshold is None else float(threshold),
+        hidden=hidden,
+        group=merged.get("group", qid),
+        limits=dict(merged.get("limits", {})),
+    )
+
+
+def _import_file(module_name: str, path: Path) -> ModuleType:
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise AssignmentError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return module

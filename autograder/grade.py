@@ -1,0 +1,257 @@
+"""The pipeline for one zip: intake → sandboxed runs → verdicts → scores → result document.
+
+Generic: everything assignment-specific comes from the declaration and its checks module. A
+crash, hang or hostile output costs the cases it touches; the run always ends in a result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from autograder.assignment import Assignment, Case, Question, make_case
+from autograder.intake import Submission, UngradableSubmission, read_submission
+from autograder.judge import BUILTIN_JUDGES, Invalid, Verdict, explain_error, validate
+from autograder.sandbox.command import isolation_for, sandbox_uid
+from autograder.sandbox.slots import sandbox_slot
+from autograder.sandbox.supervisor import CaseRecord, SandboxCase, run_cases
+from autograder.scoring import CaseResult, question_result, result_document, split_points, ungradable_question
+
+MAX_RUNS_PER_GROUP = 3
+UNFINISHED_MESSAGES = {
+    "timeout": "did not finish within the time limit ({limit:g} s); the run was killed",
+    "memory": "ran out of memory (limit {memory} MiB)",
+    "output": "printed or returned too much output; the run was killed",
+    "crashed": "the sandboxed process died before finishing this case",
+}
+
+
+@dataclass
+class GradeOptions:
+    seed: int | None = None
+    data: str | None = None
+    only: tuple[str, ...] = ()  # question ids; empty = all
+    skip_groups: tuple[str, ...] = ()  # e.g. ("train",) to leave out the training target
+    parallel: int = 1
+    workdir: Path | None = None
+    student: str | None = None
+    progress: Callable[[str], None] | None = None
+
+
+@dataclass
+class GradingContext:
+    """What checks functions may use: the assignment, the run's seed, the data source."""
+
+    assignment: Assignment
+    seed: int
+    data: str | None
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def data_source(self) -> str:
+        return self.data or self.assignment.data_default
+
+
+def grade_zip(zip_path: Path, assignment: Assignment, options: GradeOptions) -> dict[str, Any]:
+    """Grades one zip and returns the result document; never raises for a student's mistake."""
+    started, clock = datetime.now(timezone.utc), time.monotonic()
+    seed = options.seed if options.seed is not None else secrets.randbelow(2**31)
+    owns_workdir = options.workdir is None
+    workdir = Path(tempfile.mkdtemp(prefix="grade-")) if owns_workdir else options.workdir
+    common = {
+        "submission": zip_path.name, "student": options.student, "seed": seed,
+        "started_at": started.isoformat(timespec="seconds"), "sandbox": isolation_for(None).describe(),
+    }  # fmt: skip
+    try:
+        try:
+            submission = read_submission(zip_path, assignment.files, workdir / "intake")
+        except UngradableSubmission as exc:
+            return result_document(
+                assignment, **common, sha256=_sha256(zip_path), status="ungradable", message=str(exc),
+                data=None, duration_s=time.monotonic() - clock, files={}, questions=[],
+            )  # fmt: skip
+        context = GradingContext(assignment, seed, options.data)
+        data_label = assignment.checks().describe_data(context) if hasattr(assignment.checks(), "describe_data") else None
+        questions = _grade_questions(submission, assignment, context, options, workdir)
+        return result_document(
+            assignment, **common, sha256=submission.sha256, status="graded", message="",
+            data=data_label, duration_s=time.monotonic() - clock, files=_files_summary(submission),
+            questions=questions,
+        )  # fmt: skip
+    finally:
+        if owns_workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _grade_questions(
+    submission: Submission, assignment: Assignment, context: GradingContext, options: GradeOptions, workdir: Path
+) -> list[dict[str, Any]]:
+    package_dir = _build_workspace(submission, assignment, workdir / "workspace")
+    selected = [q for q in assignment.questions if not options.only or q.id in options.only]
+    with ThreadPoolExecutor(max_workers=max(1, options.parallel)) as pool:
+        futures = [
+            pool.submit(_grade_question, q, index, submission, package_dir, context, options, workdir)
+            for index, q in enumerate(assignment.questions)
+            if q in selected
+        ]
+        return [f.result() for f in futures]
+
+
+def _grade_question(
+    question: Question, index: int, submission: Submission, package_dir: Path, context: GradingContext,
+    options: GradeOptions, workdir: Path,
+) -> dict[str, Any]:  # fmt: skip
+    started = time.monotonic()
+    cases = [c for c in expand_cases(question, index, context) if c.group not in options.skip_groups]
+    blocked = _unusable_files(question, submission)
+    if blocked:
+        return ungradable_question(question, cases, blocked)
+    results: list[CaseResult] = []
+    stdout_parts: list[str] = []
+    for group in dict.fromkeys(c.group for c in cases):
+        members = [c for c in cases if c.group == group]
+        if options.progress:
+            options.progress(f"{question.id} {group}")
+        group_results, stdout = _grade_group(members, index, package_dir, context, workdir / f"{question.id}-{group}")
+        results += group_results
+        stdout_parts.append(stdout)
+    order = {c.name: i for i, c in enumerate(cases)}
+    results.sort(key=lambda r: order[r.case.name])
+    return question_result(question, results, time.monotonic() - started, "".join(stdout_parts))
+
+
+def expand_cases(question: Question, index: int, context: GradingContext) -> list[Case]:
+    """Public cases plus hidden ones drawn from the run's seed, with points assigned."""
+    cases = list(question.cases)
+    if question.hidden:
+        generator = getattr(context.assignment.checks(), question.hidden.generator)
+        rng = np.random.default_rng([context.seed, index])
+        for n, raw in enumerate(generator(rng, question.hidden.count)):
+            raw = {"name": f"hidden {n + 1}", **raw}
+            cases.append(make_case(raw, question.defaults, question.id, hidden=True))
+    return split_points(question, cases)
+
+
+def _grade_group(
+    cases: list[Case], qindex: int, package_dir: Path, context: GradingContext, workdir: Path
+) -> tuple[list[CaseResult], str]:
+    """Runs a group's cases, re-launching after a hang so one stuck case costs only itself."""
+    assignment, checks = context.assignment, context.assignment.checks()
+    prepared = {c.name: _prepare(c, qindex, n, context, checks) for n, c in enumerate(cases)}
+    limits = assignment.limits.with_overrides(**cases[0].limits)
+    records: dict[str, CaseRecord] = {}
+    stdout: list[str] = []
+    pending = list(cases)
+    for _ in range(MAX_RUNS_PER_GROUP):
+        if not pending:
+            break
+        sandbox_cases = [SandboxCase(c.name, c.task, c.params, prepared[c.name][0]) for c in pending]
+        with sandbox_slot() as slot:
+            isolation = isolation_for(sandbox_uid(slot))
+            workdir.mkdir(parents=True, exist_ok=True)
+            outcome = run_cases(
+                sandbox_cases, package_dir, assignment.package, assignment.driver_path, limits, workdir, isolation
+            )
+        stdout.append(outcome.stdout + outcome.stderr)
+        records.update(outcome.records)
+        if not outcome.records:  # nothing even started: the sandbox itself failed
+            why = (outcome.stderr.strip().splitlines() or [f"exit code {outcome.returncode}"])[-1]
+            for c in pending:
+                records[c.name] = CaseRecord(c.name, "crashed", error={"type": "SandboxError", "message": why})
+            break
+        pending = [c for c in pending if c.name not in records]
+    results = [
+        _verdict(c, records.get(c.name), prepared[c.name], context, checks, limits) for c in cases
+    ]
+    return results, "".join(stdout)
+
+
+def _prepare(case: Case, qindex: int, cindex: int, context: GradingContext, checks) -> tuple[dict, dict]:
+    """Probe inputs (sent to the sandbox) and reference outputs (kept in the parent)."""
+    rng = np.random.default_rng([context.seed, qindex, cindex, 1])
+    inputs = getattr(checks, case.probe)(case.params, rng, context)
+    expected = getattr(checks, "expect_" + case.expect)(inputs, case.params, context)
+    return inputs, expected
+
+
+def _verdict(case: Case, record: CaseRecord | None, prepared: tuple[dict, dict], context: GradingContext,
+             checks, limits) -> CaseResult:  # fmt: skip
+    if record is None:
+        return CaseResult(case, False, "error", message="not run: earlier cases in its group kept hanging")
+    if record.status in UNFINISHED_MESSAGES:
+        template = UNFINISHED_MESSAGES[record.status]
+        return CaseResult(case, False, record.status,
+                          message=template.format(limit=limits.timeout_s, memory=limits.memory_mb))  # fmt: skip
+    if record.status != "ok":
+        status = record.status if record.status == "not_implemented" else "error"
+        if record.error and record.error.get("type") == "MemoryError":
+            status = "memory"
+        return CaseResult(case, False, status, message=explain_error(record.error))
+    inputs, expected = prepared
+    try:
+        validate(record.arrays, expected)
+        verdict = _judge(case.judge, checks)(record.arrays, expected, case, context)
+    except Invalid as exc:
+        return CaseResult(case, False, "failed", message=str(exc))
+    return _from_verdict(case, verdict)
+
+
+def _judge(name: str, checks) -> Callable[..., Verdict]:
+    return getattr(checks, name, None) or BUILTIN_JUDGES[name]
+
+
+def _from_verdict(case: Case, verdict: Verdict) -> CaseResult:
+    return CaseResult(
+        case, verdict.passed, "passed" if verdict.passed else "failed", verdict.metric, verdict.value,
+        verdict.threshold, verdict.message, verdict.extras or {},
+    )  # fmt: skip
+
+
+def _unusable_files(question: Question, submission: Submission) -> str:
+    problems = [f"{name} is missing from the zip" for name in question.needs if name in submission.missing]
+    problems += [f"{name} cannot be used: {submission.broken[name]}" for name in question.needs if name in submission.broken]
+    return "; ".join(problems)
+
+
+def _build_workspace(submission: Submission, assignment: Assignment, target: Path) -> Path:
+    """The template's given code with the student's whitelisted files laid on top; returns the package."""
+    package = target / assignment.package
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(assignment.template_dir / assignment.package, package,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))  # fmt: skip
+    for spec in assignment.files:
+        if spec.name in submission.files and spec.kind == "python":
+            dest = target / spec.dest
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(submission.files[spec.name], dest)
+    for path in [target, *target.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return package
+
+
+def _files_summary(submission: Submission) -> dict[str, Any]:
+    return {
+        "found": dict(submission.origins),
+        "missing": list(submission.missing),
+        "broken": dict(submission.broken),
+        "ignored": list(submission.ignored),
+    }
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

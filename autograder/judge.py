@@ -1,0 +1,109 @@
+"""Verdicts: validates what the sandbox returned and measures it against the reference outputs.
+
+Runs in the parent only, on arrays that were loaded with `allow_pickle=False`. Nothing reaches
+a judge until `validate` has checked exact type, dtype kind, shape and finiteness, so a judge
+only ever compares plain finite arrays with plain finite arrays.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Verdict:
+    passed: bool
+    metric: str
+    value: float | None
+    threshold: float | None
+    message: str = ""
+    extras: dict[str, Any] | None = None
+
+
+class Invalid(Exception):
+    """An output failed validation; the message says what was expected and what came back."""
+
+
+def rel_error(x: np.ndarray, y: np.ndarray) -> float:
+    """The seed notebook's definition: max |x - y| / max(1e-8, |x| + |y|)."""
+    x64, y64 = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if x64.size == 0:
+        return 0.0
+    return float(np.max(np.abs(x64 - y64) / np.maximum(1e-8, np.abs(x64) + np.abs(y64))))
+
+
+def validate(outputs: dict[str, np.ndarray], expected: dict[str, np.ndarray], exact_dtype: bool = False) -> None:
+    """Raises `Invalid` unless every expected output is a finite ndarray of the right kind and shape."""
+    for name, reference in expected.items():
+        if name not in outputs:
+            raise Invalid(f"{name}: no output returned")
+        got = outputs[name]
+        if type(got) is not np.ndarray:
+            raise Invalid(f"{name}: expected numpy.ndarray, got {type(got).__name__}")
+        if exact_dtype and got.dtype != reference.dtype:
+            raise Invalid(f"{name}: expected dtype {reference.dtype}, got {got.dtype}")
+        if _kind(got.dtype) != _kind(reference.dtype):
+            raise Invalid(f"{name}: expected a {_kind(reference.dtype)} array, got dtype {got.dtype}")
+        if got.shape != reference.shape:
+            raise Invalid(f"{name}: wrong shape: expected {reference.shape}, got {got.shape}")
+        if got.dtype.kind == "f" and not np.all(np.isfinite(got)):
+            bad = "NaN" if np.isnan(got).any() else "inf"
+            raise Invalid(f"{name}: contains {bad} values")
+
+
+def _kind(dtype: np.dtype) -> str:
+    return {"f": "float", "i": "integer", "u": "integer", "b": "boolean"}.get(dtype.kind, str(dtype))
+
+
+def judge_rel_error(outputs: dict, expected: dict, threshold: float) -> Verdict:
+    """Worst rel_error over all outputs; the message names the output that was worst."""
+    errors = {name: rel_error(outputs[name], ref) for name, ref in expected.items()}
+    worst = max(errors, key=errors.get)
+    value = errors[worst]
+    passed = value <= threshold
+    detail = ", ".join(f"{name} {err:.2e}" for name, err in errors.items())
+    message = "" if passed else f"rel_error too large ({detail}); worst is {worst}"
+    return Verdict(passed, "rel_error", value, threshold, message)
+
+
+BUILTIN_JUDGES: dict[str, Callable[..., Verdict]] = {
+    "rel_error": lambda outputs, expected, case, context: judge_rel_error(outputs, expected, case.threshold),
+}
+
+
+_HINTS: tuple[tuple[str, str], ...] = (
+    (r"module 'numpy' has no attribute '(int|float|bool|object|complex|str)'\b",
+     "np.{0} was removed from NumPy 1.24: use the builtin {0} (or np.{0}64)."),
+    (r"(slice indices must be integers|'float' object cannot be interpreted as an integer"
+     r"|only integers, slices .* are valid indices)",
+     "A size or index is a float: Python 3 '/' is true division; use '//' for integer sizes."),
+    (r"could not broadcast|operands could not be broadcast|cannot reshape array",
+     "Array shapes do not match: check the output size formula 1 + (H + 2*pad - HH) // stride."),
+    (r"index \d+ is out of bounds", "An index ran past an array edge: check padding and stride loops."),
+)  # fmt: skip
+
+
+def explain_error(error: dict | None) -> str:
+    """One readable line for a child's exception, with a hint for the classic mistakes."""
+    if not error:
+        return "the code failed without an error message"
+    kind, message = str(error.get("type", "Error")), str(error.get("message", ""))
+    if kind == "NotImplementedError":
+        return "not implemented yet" + (f": {message}" if message else "")
+    line = f"{kind}: {message}".strip().rstrip(":")
+    for pattern, hint in _HINTS:
+        match = re.search(pattern, message)
+        if match:
+            return f"{line} — {hint.format(*match.groups())}"
+    return line
+
+
+def finite_or_none(value: float | None) -> float | None:
+    """JSON has no NaN/inf: such measurements are reported as null."""
+    return value if value is not None and math.isfinite(value) else None

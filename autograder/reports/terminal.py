@@ -1,0 +1,62 @@
+"""Terminal report: one result document as a table a TA reads at a glance."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+STATUS_COLOURS = {"passed": "green", "partial": "yellow", "ungradable": "magenta"}
+
+
+def render_result(result: dict[str, Any], colour: bool | None = None) -> str:
+    lines = [f"{result['assignment']} · {result['submission']} · sha256 {result['sha256'][:12]}"]
+    if result["status"] == "ungradable":
+        lines.append(click.style(f"UNGRADABLE: {result['message']}", fg="magenta", bold=True))
+        return "\n".join(lines)
+    rows = [("question", "points", "status", "worst case", "message")]
+    for q in result["questions"]:
+        rows.append((f"{q['id']} {q['title']}", f"{_num(q['score'])}/{_num(q['max_score'])}", q["status"],
+                     _worst(q["cases"]), _short(q["message"])))  # fmt: skip
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for n, row in enumerate(rows):
+        cells = [row[i].ljust(widths[i]) for i in range(4)] + [row[4]]
+        if n and colour is not False:
+            cells[2] = click.style(cells[2], fg=STATUS_COLOURS.get(row[2].strip(), "red"))
+        lines.append("  ".join(cells).rstrip())
+    lines.append(f"total {_num(result['score'])}/{_num(result['max_score'])}   seed {result['seed']}   "
+                 f"data {result['data']}   sandbox {result['sandbox']['kind']}   {result['duration_s']:.1f} s")  # fmt: skip
+    if result["sandbox"].get("warning"):
+        lines.append(click.style("WARNING: " + result["sandbox"]["warning"], fg="red", bold=True))
+    manual = [m for m in result.get("manual", []) if m["max_score"]]
+    if manual:
+        lines.append("manual items (for a TA): " + ", ".join(f"{m['title']} /{_num(m['max_score'])}" for m in manual))
+    return "\n".join(lines)
+
+
+def _worst(cases: list[dict[str, Any]]) -> str:
+    """The failing case whose measurement is furthest past its threshold, as `value vs threshold`."""
+    measured = [c for c in cases if c.get("value") is not None and c.get("threshold") is not None]
+    if not measured:
+        return "-"
+    failing = [c for c in measured if not c["passed"]] or measured
+    worst = max(failing, key=lambda c: _badness(c))
+    op = "≥" if worst["metric"] and "accuracy" in worst["metric"] else "≤"
+    return f"{worst['value']:.2e} (need {op} {worst['threshold']:.0e})" if op == "≤" else \
+        f"{worst['value']:.3f} (need {op} {worst['threshold']:.2f})"  # fmt: skip
+
+
+def _badness(case: dict[str, Any]) -> float:
+    value, threshold = case["value"], case["threshold"]
+    if case["metric"] and "accuracy" in case["metric"]:
+        return threshold - value
+    return value / threshold if threshold else value
+
+
+def _num(value: float) -> str:
+    return f"{value:g}"
+
+
+def _short(message: str, limit: int = 90) -> str:
+    message = " ".join(message.split())
+    return message if len(message) <= limit else message[: limit - 1] + "…"

@@ -1,0 +1,169 @@
+"""Parent side: builds the sandbox command line (bubblewrap, or the weaker rlimits-only fallback).
+
+Inside the sandbox the child sees: a read-only system and Python runtime, its task folder
+(runner, protocol, driver, inputs) read-only at /sandbox/task, the student's package read-only
+inside a size-capped writable tmpfs workspace at /sandbox/work, a capped tmpfs /tmp and
+/dev/shm, a fresh /proc of its own pid namespace, no network, and nothing else: no grader
+code, no reference, no other submission, no home directory.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import site
+import subprocess
+import sys
+import sysconfig
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from autograder.assignment import Limits
+
+TASK_MOUNT = "/sandbox/task"
+WORK_MOUNT = "/sandbox/work"
+SYSTEM_DIRS = ("/usr", "/bin", "/lib", "/lib64", "/lib32", "/sbin")
+SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/localtime", "/etc/nsswitch.conf", "/etc/passwd", "/etc/group")
+UNPRIVILEGED_UID_BASE = 60000
+
+
+@dataclass(frozen=True)
+class Isolation:
+    """What protection a run actually had; recorded in every result."""
+
+    kind: str  # "bwrap" | "rlimits-only"
+    uid: int | None
+    warning: str | None
+
+    def describe(self) -> dict:
+        return {"kind": self.kind, "uid": self.uid, "warning": self.warning}
+
+
+@lru_cache(maxsize=1)
+def bwrap_path() -> str | None:
+    """The bubblewrap binary, if present and able to create namespaces here."""
+    if os.environ.get("AUTOGRADER_NO_BWRAP"):
+        return None
+    path = shutil.which("bwrap")
+    if path is None:
+        return None
+    probe = subprocess.run(
+        [path, "--ro-bind", "/", "/", "--unshare-pid", "--unshare-net", "--die-with-parent", "true"],
+        capture_output=True,
+        timeout=10,
+    )
+    return path if probe.returncode == 0 else None
+
+
+def isolation_for(uid: int | None) -> Isolation:
+    if bwrap_path():
+        return Isolation("bwrap", uid, None)
+    return Isolation(
+        "rlimits-only",
+        uid,
+        "bubblewrap (bwrap) is not available: student code ran with resource limits only, without "
+        "namespaces: it could read world-readable files and use the network. Install the "
+        "'bubblewrap' package.",
+    )
+
+
+def sandbox_uid(slot: int) -> int | None:
+    """A per-slot unprivileged uid when we are root (RLIMIT_NPROC is not enforced for uid 0)."""
+    return UNPRIVILEGED_UID_BASE + slot % 5000 if os.geteuid() == 0 else None
+
+
+def python_roots() -> list[str]:
+    """Folders holding the interpreter and its packages, mounted read-only."""
+    roots = {sys.base_prefix, sys.prefix, sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    roots.update(p for p in site.getsitepackages() if Path(p).is_dir())
+    return sorted(r for r in roots if Path(r).exists())
+
+
+def masked_paths() -> list[str]:
+    """Grader code that an installed (non-editable) copy would expose inside site-packages."""
+    masks = []
+    for root in python_roots():
+        for name in ("autograder", "reference", "assignments"):
+            candidate = Path(root) / name
+            if candidate.is_dir():
+                masks.append(str(candidate))
+    return masks
+
+
+def child_environment(limits: Limits) -> dict[str, str]:
+    threads = str(limits.blas_threads)
+    return {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": WORK_MOUNT,
+        "LANG": "C.UTF-8",
+        "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": "/tmp",
+        "OMP_NUM_THREADS": threads,
+        "OPENBLAS_NUM_THREADS": threads,
+        "MKL_NUM_THREADS": threads,
+        "NUMEXPR_NUM_THREADS": threads,
+        "PYTHONHASHSEED": "0",
+        **{k: v for k, v in os.environ.items() if k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")},
+    }
+
+
+def bwrap_command(
+    task_dir: Path, package_dir: Path, package_name: str, limits: Limits, uid: int | None, argv: list[str]
+) -> list[str]:
+    """The bubblewrap argv: mounts, namespaces, environment, then the uid drop and the runner."""
+    cmd = [bwrap_path() or "bwrap"]
+    for path in SYSTEM_DIRS:
+        if Path(path).exists() and not Path(path).is_symlink():
+            cmd += ["--ro-bind", path, path]
+        elif Path(path).is_symlink():
+            cmd += ["--symlink", os.readlink(path), path]
+    for path in SYSTEM_FILES:
+        if Path(path).exists():
+            cmd += ["--ro-bind", path, path]
+    for root in python_roots():
+        cmd += _traversable_parents(root) + ["--ro-bind", root, root]
+    for mask in masked_paths():
+        cmd += ["--tmpfs", mask]
+    tmp_bytes = str(limits.tmp_mb * 1024 * 1024)
+    cmd += [
+        "--proc", "/proc",
+        "--dev", "/dev",
+        "--size", tmp_bytes, "--tmpfs", "/tmp",
+        "--size", tmp_bytes, "--tmpfs", "/dev/shm",
+        "--size", tmp_bytes, "--tmpfs", WORK_MOUNT,
+        "--ro-bind", str(package_dir), f"{WORK_MOUNT}/{package_name}",
+        "--ro-bind", str(task_dir), TASK_MOUNT,
+        "--remount-ro", "/",
+        "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
+        "--hostname", "sandbox",
+        "--die-with-parent", "--new-session",
+        "--chdir", WORK_MOUNT,
+        "--clearenv",
+    ]  # fmt: skip
+    for key, value in child_environment(limits).items():
+        cmd += ["--setenv", key, value]
+    if uid is not None:
+        cmd += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--", *setpriv_prefix(uid)]
+    else:
+        cmd += ["--unshare-user", "--uid", "65534", "--gid", "65534", "--"]
+    return cmd + argv
+
+
+def _traversable_parents(path: str) -> list[str]:
+    """Parent folders created world-traversable (a runtime under /root would otherwise be unreachable)."""
+    args: list[str] = []
+    for parent in reversed(Path(path).parents[:-1]):
+        if str(parent) not in SYSTEM_DIRS:
+            args += ["--perms", "0755", "--dir", str(parent)]
+    return args
+
+
+def setpriv_prefix(uid: int) -> list[str]:
+    """Drops to an unprivileged uid with no capabilities before any student code runs."""
+    return [
+        shutil.which("setpriv") or "/usr/bin/setpriv",
+        f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+        "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs",
+        "--",
+    ]  # fmt: skip

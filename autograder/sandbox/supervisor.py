@@ -1,0 +1,284 @@
+"""Parent side: starts one sandbox run, enforces limits from outside, and collects its records.
+
+The child gets rlimits (address space, CPU, processes, file size, open files, no core dumps)
+set between fork and exec, an unprivileged uid, and a wall-clock deadline after which the whole
+process group (and, under bwrap, its pid namespace) is SIGKILLed. Output is read with caps:
+past them the run is killed, so a flood can slow nothing but itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import selectors
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from autograder.assignment import Limits
+from autograder.sandbox import protocol
+from autograder.sandbox.command import (
+    TASK_MOUNT,
+    WORK_MOUNT,
+    Isolation,
+    bwrap_command,
+    bwrap_path,
+    child_environment,
+)
+
+RUNNER_FILES = ("runner.py", "protocol.py")
+EXIT_GRACE_S = 0.5
+MiB = 1024 * 1024
+
+
+@dataclass
+class CaseRecord:
+    """What the child reported for one case (arrays still unvalidated)."""
+
+    name: str
+    status: str  # ok | error | not_implemented | timeout | memory | crashed
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    error: dict | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class RunOutcome:
+    """One sandbox run: per-case records plus how the process ended."""
+
+    records: dict[str, CaseRecord]
+    ended: str  # finished | timeout | cpu | memory | output | crashed
+    returncode: int | None
+    stdout: str
+    stderr: str
+    seconds: float
+    problem: str | None = None
+
+
+@dataclass(frozen=True)
+class SandboxCase:
+    name: str
+    task: str
+    params: dict
+    inputs: dict[str, np.ndarray]
+
+
+def run_cases(
+    cases: list[SandboxCase], package_dir: Path, package_name: str, driver: Path, limits: Limits,
+    workdir: Path, isolation: Isolation,
+) -> RunOutcome:  # fmt: skip
+    """Runs the cases in one sandbox; cases the run never reached are simply absent."""
+    task_dir = workdir / "task"
+    _write_task(task_dir, cases, driver, package_name, isolation)
+    task_root, work_root = (TASK_MOUNT, WORK_MOUNT) if isolation.kind == "bwrap" else (str(task_dir), None)
+    read_fd, write_fd = os.pipe()
+    argv = [sys.executable, "-I", "-B", f"{task_root}/runner.py", task_root, str(write_fd)]
+    if isolation.kind == "bwrap":
+        cmd = bwrap_command(task_dir, package_dir, package_name, limits, isolation.uid, argv)
+        env, cwd = {}, None
+    else:
+        work_root = str(_fallback_workspace(workdir, package_dir, package_name))
+        cmd, env, cwd = argv, child_environment(limits), work_root
+    _set_workspace(task_dir, work_root or WORK_MOUNT)
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=cwd,
+        pass_fds=(write_fd,), start_new_session=True, preexec_fn=_limiter(limits, isolation),
+    )  # fmt: skip
+    os.close(write_fd)
+    streams, ended, returncode = _collect(proc, read_fd, limits, started + limits.timeout_s)
+    _reap(proc, isolation)
+    ended = _classify_end(ended, returncode, limits)
+    outcome = RunOutcome({}, ended, returncode, _text(streams["stdout"], limits), _text(streams["stderr"], limits),
+                         round(time.monotonic() - started, 3))  # fmt: skip
+    _parse_records(streams["result"], outcome)
+    shutil.rmtree(task_dir, ignore_errors=True)
+    return outcome
+
+
+def _write_task(task_dir: Path, cases: list[SandboxCase], driver: Path, package: str, isolation: Isolation) -> None:
+    (task_dir / "inputs").mkdir(parents=True, exist_ok=True)
+    here = Path(__file__).parent
+    for name in RUNNER_FILES:
+        shutil.copyfile(here / name, task_dir / name)
+    shutil.copyfile(driver, task_dir / "driver.py")
+    listing = []
+    for index, case in enumerate(cases):
+        file = f"case{index}"
+        np.savez(task_dir / "inputs" / f"{file}.npz", **case.inputs)
+        listing.append({"name": case.name, "task": case.task, "params": case.params, "file": file})
+    (task_dir / "task.json").write_text(json.dumps({"package": package, "cases": listing}), encoding="utf-8")
+    if isolation.uid is not None and isolation.kind != "bwrap":
+        for path in [task_dir, *task_dir.rglob("*")]:
+            os.chmod(path, 0o755 if path.is_dir() else 0o644)
+
+
+def _set_workspace(task_dir: Path, workspace: str) -> None:
+    task_file = task_dir / "task.json"
+    task = json.loads(task_file.read_text(encoding="utf-8"))
+    task["workspace"] = workspace
+    task_file.write_text(json.dumps(task), encoding="utf-8")
+
+
+def _fallback_workspace(workdir: Path, package_dir: Path, package_name: str) -> Path:
+    """Without bwrap the child gets a private copy it may scribble on."""
+    work = workdir / "workspace"
+    shutil.rmtree(work, ignore_errors=True)
+    shutil.copytree(package_dir, work / package_name)
+    os.chmod(work, 0o777)
+    return work
+
+
+def _limiter(limits: Limits, isolation: Isolation):
+    """Runs in the forked child before exec: rlimits, then (without bwrap) the uid drop."""
+
+    def apply() -> None:
+        memory = limits.memory_mb * MiB
+        cpu = int(limits.timeout_s) + 1
+        caps = [
+            (resource.RLIMIT_AS, memory),
+            (resource.RLIMIT_CPU, cpu * max(1, limits.blas_threads)),
+            (resource.RLIMIT_FSIZE, limits.file_size_mb * MiB),
+            (resource.RLIMIT_NOFILE, limits.open_files),
+            (resource.RLIMIT_CORE, 0),
+        ]
+        if isolation.uid is not None:  # counted per real uid: only meaningful for our own uid
+            caps.append((resource.RLIMIT_NPROC, limits.processes))
+        for which, value in caps:
+            resource.setrlimit(which, (value, value))
+        if isolation.kind != "bwrap" and isolation.uid is not None:
+            os.setgroups([])
+            os.setgid(isolation.uid)
+            os.setuid(isolation.uid)
+
+    return apply
+
+
+def _collect(proc: subprocess.Popen, result_fd: int, limits: Limits, deadline: float) -> tuple[dict, str, int]:
+    """Reads stdout, stderr and the result pipe until the child exits, the deadline, or a byte cap.
+
+    Once the main process has exited, leftovers get a short grace to drain; a daemon holding the
+    pipes open cannot keep the run alive.
+    """
+    selector = selectors.DefaultSelector()
+    streams: dict[str, bytearray] = {"stdout": bytearray(), "stderr": bytearray(), "result": bytearray()}
+    sizes = dict.fromkeys(streams, 0)
+    for name, fileobj in (("stdout", proc.stdout), ("stderr", proc.stderr)):
+        selector.register(fileobj, selectors.EVENT_READ, name)
+    result_file = os.fdopen(result_fd, "rb", buffering=0)
+    selector.register(result_file, selectors.EVENT_READ, "result")
+    keep = {"stdout": limits.stdout_kb * 1024, "stderr": limits.stdout_kb * 1024, "result": limits.output_mb * MiB}
+    ended = "finished"
+    returncode: int | None = None
+    try:
+        while selector.get_map():
+            if returncode is None and (returncode := proc.poll()) is not None:
+                deadline = min(deadline, time.monotonic() + EXIT_GRACE_S)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                ended = "timeout" if returncode is None else "finished"
+                break
+            for key, _ in selector.select(timeout=min(remaining, 0.5)):
+                chunk = os.read(key.fileobj.fileno(), 1 << 16)
+                if not chunk:
+                    selector.unregister(key.fileobj)
+                    continue
+                name = key.data
+                sizes[name] += len(chunk)
+                if len(streams[name]) < keep[name]:
+                    streams[name] += chunk[: keep[name] - len(streams[name])]
+            if sizes["result"] > keep["result"] or sizes["stdout"] + sizes["stderr"] > limits.output_mb * MiB:
+                ended = "output"
+                break
+        if returncode is None and ended == "finished":
+            returncode = proc.wait(timeout=max(0.0, deadline - time.monotonic()) + EXIT_GRACE_S)
+    except subprocess.TimeoutExpired:
+        ended = "timeout"
+    finally:
+        _kill(proc)
+        selector.close()
+        result_file.close()
+    final = proc.wait()
+    return streams, ended, final if returncode is None else returncode
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    """SIGKILL the whole session; bwrap's pid namespace takes every descendant with it."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    for pipe in (proc.stdout, proc.stderr):
+        if pipe:
+            pipe.close()
+
+
+def _reap(proc: subprocess.Popen, isolation: Isolation) -> None:
+    """Kills whatever the student left running under its uid (daemons that escaped the group)."""
+    if isolation.uid is None:
+        return
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child of fork
+        try:
+            os.setgid(isolation.uid)
+            os.setuid(isolation.uid)
+            for _ in range(3):
+                os.kill(-1, signal.SIGKILL)
+        except OSError:
+            pass
+        os._exit(0)
+    os.waitpid(pid, 0)
+
+
+def _classify_end(ended: str, returncode: int, limits: Limits) -> str:
+    if ended != "finished":
+        return ended
+    if returncode == -signal.SIGXCPU or returncode == 128 + signal.SIGXCPU:
+        return "cpu"
+    if returncode != 0:
+        return "crashed"
+    return "finished"
+
+
+def _text(data: bytes, limits: Limits) -> str:
+    text = data.decode("utf-8", errors="replace")
+    if len(data) >= limits.stdout_kb * 1024:
+        text += f"\n[... output cut at {limits.stdout_kb} KiB ...]"
+    return text
+
+
+def _parse_records(data: bytes, outcome: RunOutcome) -> None:
+    """Turns frames into records; a started case with no result is the one that hung or crashed."""
+    frames, problem = protocol.decode_frames(bytes(data))
+    outcome.problem = problem
+    for frame in frames:
+        header = frame.header
+        name = str(header.get("case", ""))
+        if header.get("event") == "start":
+            outcome.records[name] = CaseRecord(name, _unfinished_status(outcome.ended))
+        elif header.get("event") == "result" and name in outcome.records:
+            record = outcome.records[name]
+            record.status = str(header.get("status", "error"))
+            record.error = header.get("error") if isinstance(header.get("error"), dict) else None
+            record.seconds = float(header.get("seconds", 0.0)) if isinstance(header.get("seconds"), int | float) else 0.0
+            if frame.payload:
+                try:
+                    record.arrays = protocol.npz_to_arrays(frame.payload)
+                except Exception as exc:  # noqa: BLE001 - any malformed payload is the child's fault
+                    record.status = "error"
+                    record.error = {"type": "ProtocolError", "message": f"unreadable outputs: {exc}", "traceback": ""}
+
+
+def _unfinished_status(ended: str) -> str:
+    return {"timeout": "timeout", "cpu": "timeout", "memory": "memory", "output": "output"}.get(ended, "crashed")
+
+
+def sandbox_available() -> bool:
+    return bwrap_path() is not None
