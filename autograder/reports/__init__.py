@@ -1,0 +1,1 @@
+"""Reports: one module per output format (LMS exports, Gradescope JSON, plain CSV, HTML pages)."""

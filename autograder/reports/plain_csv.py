@@ -1,0 +1,31 @@
+"""Plain CSV: one row per student, one column per question and manual item, totals and status."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from autograder.gradebook import CountedScore
+from autograder.reports.tabular import fmt_points, index_scores, safe_text, to_csv, write_text
+
+TAIL = ("auto_score", "manual_score", "days_late", "late_factor", "total", "max_score",
+        "attempts", "attempt_id", "notes")
+
+
+def write_plain_csv(path: str | Path, scores: Sequence[CountedScore]) -> list[str]:
+    """Columns: student, status, each question id, each manual item id, then TAIL; returns warnings."""
+    by_student, warnings = index_scores(scores)
+    items: dict[str, None] = {}
+    for score in by_student.values():
+        items.update(dict.fromkeys(i.id for i in score.questions + score.manual))
+    rows = [["student", "status", *items, *TAIL]]
+    for student in sorted(by_student):
+        s = by_student[student]
+        points = {i.id: fmt_points(i.score) for i in s.questions + s.manual}
+        rows.append([student, s.status, *(points.get(i, "") for i in items),
+                     fmt_points(s.auto_score), fmt_points(s.manual_score), str(s.days_late),
+                     fmt_points(s.factor), fmt_points(s.score), fmt_points(s.max_score),
+                     str(s.attempts), "" if s.attempt_id is None else str(s.attempt_id),
+                     safe_text(" | ".join(s.notes))])
+    write_text(path, to_csv(rows))
+    return warnings

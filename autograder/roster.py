@@ -1,0 +1,108 @@
+"""Rosters exported from an LMS: read them and match gradebook student ids to their rows."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Roster:
+    """Rows of an LMS export, with the file line each came from (for warnings)."""
+
+    path: str
+    columns: tuple[str, ...]
+    rows: tuple[dict[str, str], ...]
+    lines: tuple[int, ...]
+
+
+@dataclass
+class Match:
+    """Roster row index -> gradebook student, plus every problem found on the way."""
+
+    rows: dict[int, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def _decode(raw: bytes) -> str:
+    """LMS exports come as UTF-8 (with or without BOM) or, from Blackboard, UTF-16."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16")
+    return raw.decode("utf-8-sig")
+
+
+def read_roster(path: str | Path, required: Sequence[str] = (),
+                skip: Callable[[dict[str, str]], bool] | None = None) -> Roster:
+    """Read a CSV (or tab-separated) roster; `skip` drops non-student rows such as Canvas's
+    "Points Possible"; a missing `required` column is an error."""
+    text = _decode(Path(path).read_bytes())
+    delimiter = "\t" if "\t" in text.partition("\n")[0] else ","
+    reader = csv.DictReader(text.splitlines(), delimiter=delimiter)
+    columns = tuple((c or "").strip() for c in reader.fieldnames or ())
+    reader.fieldnames = list(columns)
+    missing = [c for c in required if c not in columns]
+    if missing:
+        raise ValueError(f"{path}: roster lacks column(s) {', '.join(missing)}")
+    rows, lines = [], []
+    for row in reader:
+        clean = {k: (v or "").strip() for k, v in row.items() if k}
+        if skip is None or not skip(clean):
+            rows.append(clean)
+            lines.append(reader.line_num)
+    return Roster(str(path), columns, tuple(rows), tuple(lines))
+
+
+def match_students(students: Iterable[str], roster: Roster, keys: Sequence[str],
+                   label: Callable[[dict[str, str]], str] | None = None) -> Match:
+    """Match each student id against the roster's `keys` columns, first key first.
+
+    Warned, never silently dropped: a student found nowhere, an id shared by several rows of a
+    key column (duplicate ids), two students landing on one row (both left out), and roster
+    rows no student matched (no submission)."""
+    label = label or (lambda row: ", ".join(row[k] for k in keys if row.get(k)))
+    keys = [k for k in keys if k in roster.columns]
+    match = Match()
+    index = {k: _index(roster, k, match.warnings) for k in keys}
+    claimed: dict[int, list[str]] = {}
+    for student in students:
+        hit = _find(student, keys, index, roster, match.warnings)
+        if hit is not None:
+            claimed.setdefault(hit, []).append(student)
+    for row, who in claimed.items():
+        if len(who) == 1:
+            match.rows[row] = who[0]
+        else:
+            match.warnings.append(f"roster line {roster.lines[row]} ({label(roster.rows[row])}) "
+                                  f"matches several students: {', '.join(who)}; none exported")
+    for i, row in enumerate(roster.rows):
+        if i not in claimed:
+            match.warnings.append(f"roster line {roster.lines[i]} ({label(row)}): no submission")
+    return match
+
+
+def _index(roster: Roster, key: str, warnings: list[str]) -> dict[str, list[int]]:
+    index: dict[str, list[int]] = {}
+    for i, row in enumerate(roster.rows):
+        if row.get(key):
+            index.setdefault(row[key], []).append(i)
+    for value, rows in index.items():
+        if len(rows) > 1:
+            lines = ", ".join(str(roster.lines[r]) for r in rows)
+            warnings.append(f"roster: duplicate {key} {value!r} on lines {lines}")
+    return index
+
+
+def _find(student: str, keys: Sequence[str], index: dict[str, dict[str, list[int]]],
+          roster: Roster, warnings: list[str]) -> int | None:
+    for key in keys:
+        rows = index[key].get(student.strip())
+        if rows and len(rows) == 1:
+            return rows[0]
+        if rows:
+            warnings.append(f"student {student!r}: {key} is ambiguous in the roster; not exported")
+            return None
+    warnings.append(f"student {student!r} has a grade but is not in the roster "
+                    f"{Path(roster.path).name} (looked in {', '.join(keys) or 'no id column'})")
+    return None
