@@ -1,7 +1,7 @@
 """The `grade` command line: parses options, calls one function per command, prints, exits.
 
-Exit codes: 0 graded (any score) or command succeeded, 2 usage error, 3 ungradable submission,
-4 internal fault (a bug in the grader: please report it).
+Exit codes: 0 graded (any score) or command succeeded, 1 refused with a one-line reason (fix the
+input), 2 usage error, 3 ungradable submission, 4 internal fault (a bug in the grader: report it).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import click
 
 from autograder.assignment import AssignmentError, available_assignments, load_assignment
 
-EXIT_OK, EXIT_USAGE, EXIT_UNGRADABLE, EXIT_INTERNAL = 0, 2, 3, 4
+EXIT_OK, EXIT_UNGRADABLE, EXIT_INTERNAL = 0, 3, 4
 DEFAULT_ASSIGNMENT = "hw5_cnn"
 
 
@@ -41,8 +41,8 @@ def main() -> None:
       grade demo                            build the reference zip and grade it end to end
 
     \b
-    Exit codes: 0 graded (any score) / success, 2 usage error,
-                3 ungradable submission, 4 internal fault.
+    Exit codes: 0 graded (any score) / success, 1 refused with a one-line
+                reason, 2 usage error, 3 ungradable submission, 4 internal fault.
     """
 
 
@@ -104,3 +104,76 @@ def _guarded(action):
         click.echo("internal fault: the grader itself failed (this is not the student's fault).", err=True)
         click.echo(traceback.format_exc(limit=6), err=True)
         sys.exit(EXIT_INTERNAL)
+
+
+@main.command("pack")
+@click.argument("working_copy", type=click.Path(exists=True, file_okay=False, path_type=Path), default=".")
+@assignment_option
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("submit.zip"),
+              show_default=True, help="Where to write the zip.")  # fmt: skip
+@click.option("--without-notebook", is_flag=True, help="Pack even if the notebook is missing or was not run.")
+def pack_command(working_copy, assignment_name, output, without_notebook) -> None:
+    """Build submit.zip from your WORKING_COPY (the folder holding intro2ai/ and the notebook)."""
+    from autograder.pack import PackError, pack
+
+    assignment = _assignment(assignment_name)
+    try:
+        packed = pack(assignment, working_copy, output, require_notebook=not without_notebook)
+    except PackError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for name, digest in packed.files.items():
+        click.echo(f"  {name}  sha256 {digest[:12]}")
+    click.echo(f"wrote {packed.path} ({len(packed.files)} files)")
+
+
+@main.command("demo")
+@assignment_option
+@data_option
+@click.option("--no-training", is_flag=True, help="Leave out the training target.")
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=Path("grader-work"),
+              show_default=True, help="Where the demo writes the zip and the result.")  # fmt: skip
+def demo_command(assignment_name, data, no_training, workdir) -> None:
+    """Pack the reference solution, grade it in the sandbox, and show the result (should be full marks)."""
+    from autograder.grade import GradeOptions, grade_zip
+    from autograder.pack import pack
+    from autograder.reports.terminal import render_result
+
+    assignment = _assignment(assignment_name)
+    zip_path = pack(assignment, assignment.reference_dir, workdir / "reference_submit.zip", require_notebook=False).path
+    click.echo(f"packed the reference solution into {zip_path}; grading it (data: {data or assignment.data_default}) ...")
+    options = GradeOptions(data=data, skip_groups=("train",) if no_training else (), parallel=2,
+                           progress=_progress_printer())  # fmt: skip
+    result = _guarded(lambda: grade_zip(zip_path, assignment, options))
+    (workdir / "reference_result.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    click.echo(render_result(result))
+    click.echo(f"result document: {workdir / 'reference_result.json'}")
+    sys.exit(EXIT_UNGRADABLE if result["status"] == "ungradable" else EXIT_OK)
+
+
+@main.command("generate")
+@assignment_option
+@click.option("--check", is_flag=True, help="Only verify student_template/ is in sync with reference/ (exit 1 if not).")
+@click.option("--zip-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Also write the students' release zip into this folder.")  # fmt: skip
+def generate_command(assignment_name, check, zip_dir) -> None:
+    """Write student_template/<assignment>/ from reference/, solution regions stripped."""
+    from autograder.authoring.generate import build_release_zip, generate_template, template_drift
+    from autograder.authoring.markers import AuthoringError
+
+    assignment = _assignment(assignment_name)
+    try:
+        if check:
+            drift = template_drift(assignment)
+            for line in drift:
+                click.echo(f"  out of date: {line}", err=True)
+            if drift:
+                raise click.ClickException(f"{assignment.template_dir} is out of sync with reference/ — run `grade generate`")
+            click.echo(f"{assignment.template_dir} is in sync with reference/")
+            return
+        report = generate_template(assignment)
+        click.echo(f"wrote {assignment.template_dir}: {len(report.files)} files, {len(report.changed)} changed, "
+                   f"{len(report.removed)} removed, {len(report.stubs)} solution regions stubbed")  # fmt: skip
+        if zip_dir:
+            click.echo(f"release zip: {build_release_zip(assignment, zip_dir)}")
+    except AuthoringError as exc:
+        raise click.ClickException(str(exc)) from exc

@@ -26,7 +26,13 @@ from autograder.judge import BUILTIN_JUDGES, Invalid, Verdict, explain_error, va
 from autograder.sandbox.command import isolation_for, sandbox_uid
 from autograder.sandbox.slots import sandbox_slot
 from autograder.sandbox.supervisor import CaseRecord, SandboxCase, run_cases
-from autograder.scoring import CaseResult, question_result, result_document, split_points, ungradable_question
+from autograder.scoring import (
+    CaseResult,
+    question_result,
+    result_document,
+    split_points,
+    ungradable_question,
+)
 
 MAX_RUNS_PER_GROUP = 3
 UNFINISHED_MESSAGES = {
@@ -204,11 +210,13 @@ def _verdict(case: Case, record: CaseRecord | None, prepared: tuple[dict, dict],
         verdict = _judge(case.judge, checks)(record.arrays, expected, case, context)
     except Invalid as exc:
         return CaseResult(case, False, "failed", message=str(exc))
+    except (ValueError, TypeError, KeyError, FloatingPointError) as exc:  # odd but valid-looking outputs
+        return CaseResult(case, False, "error", message=f"the outputs could not be judged: {exc}")
     return _from_verdict(case, verdict)
 
 
 def _judge(name: str, checks) -> Callable[..., Verdict]:
-    return getattr(checks, name, None) or BUILTIN_JUDGES[name]
+    return BUILTIN_JUDGES.get(name) or getattr(checks, name)
 
 
 def _from_verdict(case: Case, verdict: Verdict) -> CaseResult:

@@ -6,7 +6,7 @@ passed, partial, failed, error, timeout, memory, not_implemented, ungradable.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from autograder.assignment import Assignment, Case, Question
@@ -53,8 +53,6 @@ def split_points(question: Question, cases: list[Case]) -> list[Case]:
 
 
 def _with_points(case: Case, points: float) -> Case:
-    from dataclasses import replace
-
     return replace(case, points=round(points, 6))
 
 

@@ -167,7 +167,7 @@ def pool_hidden(rng, count):
 def net_hidden(rng, count):
     """Non-default network sizes with reg > 0: loss and all gradients against the reference."""
     cases = []
-    for n in range(count):
+    for _ in range(count):
         h, w = (int(v) for v in rng.choice([6, 8, 10, 12], size=2, replace=False))
         kwargs = {"input_dim": [int(rng.integers(1, 4)), h, w], "num_filters": int(rng.integers(2, 6)),
                   "filter_size": int(rng.choice([3, 5])), "hidden_dim": int(rng.integers(5, 12)),

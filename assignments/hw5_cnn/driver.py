@@ -72,7 +72,7 @@ def _both_caches(standard, own, names):
             continue
         if not isinstance(values, tuple) or len(values) != len(names):
             raise TypeError(f"expected a tuple {names}, got {type(values).__name__}")
-        outputs.update({prefix + name: value for name, value in zip(names, values)})
+        outputs.update({prefix + name: value for name, value in zip(names, values, strict=True)})
     if not outputs:
         raise failure
     if "dx" not in outputs:  # only the student's own cache worked

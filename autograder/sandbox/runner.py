@@ -91,7 +91,7 @@ def _plain_arrays(returned: object) -> tuple[dict, list[str]]:
         elif value.dtype.hasobject or value.dtype.kind not in "biuf":
             rejected.append(f"{name}: dtype {value.dtype} is not a numeric dtype")
         else:
-            arrays[str(name)] = np.ascontiguousarray(value)
+            arrays[str(name)] = value
     return arrays, rejected
 
 
