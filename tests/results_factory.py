@@ -35,10 +35,12 @@ def _case(qid: str, name: str, hidden: bool, passed: bool, points: float, curves
     extras: dict = {}
     if training and curves and not hidden:
         extras = {"loss_history": [2.3 - 0.02 * i + 0.05 * ((i * 7) % 3) for i in range(60)],
-                  "train_acc_history": [0.1 + 0.06 * i for i in range(10)]}
+                  "train_acc_history": [0.1 + 0.06 * i for i in range(10)],
+                  "held_out_accuracy": 0.412}
     metric, value, threshold = (("train_accuracy", 0.62 if passed else 0.21, 0.5) if training
                                 else ("rel_error", 3e-9 if passed else 0.41, 1e-7))
-    return {"name": name, "hidden": hidden, "passed": passed, "metric": metric, "value": value,
+    return {"name": name, "hidden": hidden, "passed": passed, "status": "passed" if passed else "failed",
+            "metric": metric, "value": value,
             "threshold": threshold, "points": points if passed else 0.0, "max_points": points,
             "params": {"x_shape": [2, 3, 7, 7], "stride": 2, "pad": 1, "seed": 90210} if hidden
             else {"x_shape": [2, 3, 4, 4], "stride": 2, "pad": 1},
