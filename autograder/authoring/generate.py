@@ -123,8 +123,10 @@ def _readme(spec: ReleaseSpec, files: list[str]) -> bytes:
     ]
     if build:
         lines += [
-            f"- Build the Cython extension once: `cd {spec.package} && python setup.py build_ext --inplace`",
-            f"  Cython 확장을 한 번 빌드하세요: `cd {spec.package} && python setup.py build_ext --inplace`",
+            f"- Optional, for speed, build the Cython extension once: "
+            f"`cd {spec.package} && python setup.py build_ext --inplace`",
+            f"  (선택, 속도 향상) Cython 확장을 한 번 빌드하세요: "
+            f"`cd {spec.package} && python setup.py build_ext --inplace`",
         ]
     lines += [
         f"- Open {notebooks} in Jupyter and write your code between the `START OF YOUR CODE` / "
