@@ -227,14 +227,27 @@ def _solution_lines(hw5) -> set[str]:
     }
 
 
+def _shipped_lines(path: Path) -> set[str]:
+    """The stripped lines a template file shows a student (notebook cells' source lines)."""
+    if path.suffix == ".ipynb":
+        text = "\n".join(cell.source for cell in nbformat.read(path, as_version=4).cells)
+    else:
+        text = path.read_text(encoding="utf-8")
+    return {line.strip() for line in text.split("\n")}
+
+
 def test_no_solution_line_in_the_template(hw5) -> None:
     solution = _solution_lines(hw5)
     assert len(solution) > 20  # the reference really has solution regions
-    for path in sorted(hw5.template_dir.rglob("*")):
-        if path.is_file() and path.suffix in (".py", ".ipynb", ".md", ".pyx"):
-            shipped = path.read_text(encoding="utf-8")
-            for line in solution:
-                assert line not in shipped, f"{path.relative_to(REPO)} ships solution line {line!r}"
+    files = [
+        p
+        for p in sorted(hw5.template_dir.rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts
+    ]
+    assert len(files) == len(render_template(hw5).files)
+    for path in files:
+        leaked = solution & _shipped_lines(path)
+        assert not leaked, f"{path.relative_to(REPO)} ships solution lines {sorted(leaked)}"
 
 
 TEMPLATE_PROBE = textwrap.dedent(
