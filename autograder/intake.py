@@ -33,7 +33,7 @@ _UTF8_FLAG = 0x800
 _ENCRYPTED_FLAGS = 0x1 | 0x40  # traditional PKWARE encryption | strong encryption
 # bzip2/LZMA members are inflated by zipfile in one unbounded call per read, so a tiny
 # compressed chunk can allocate gigabytes before any counting cap sees it.
-_SAFE_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate"}
+_SAFE_METHODS = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED})
 _OTHER_ARCHIVES = (
     (b"Rar!", "a RAR archive"),
     (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"),
@@ -43,6 +43,18 @@ _OTHER_ARCHIVES = (
 )
 _EOCD, _EOCD64_LOCATOR, _EOCD64 = b"PK\x05\x06", b"PK\x06\x07", b"PK\x06\x06"
 _EOCD_SIZE = 22
+# What zipfile raises on damaged or crafted structures; OSError/ValueError come from seeking to
+# crafted offsets (only caught around zipfile calls, never around our own writes).
+_DAMAGE = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    NotImplementedError,
+    RuntimeError,
+    EOFError,
+    OSError,
+    ValueError,
+    struct.error,
+)
 
 
 @dataclass(frozen=True)
@@ -79,16 +91,12 @@ class IntakeCaps:
     leave generous room for notebooks with image outputs while bounding disk, memory and time."""
 
     max_zip_bytes: int = 100 * MiB  # the uploaded zip itself
-    max_members: int = 2000  # entries in the central directory (checked before zipfile parses them)
-    max_total_bytes: int = (
-        200 * MiB
-    )  # declared uncompressed total of all members, and actual extracted total
+    max_members: int = 2000  # central-directory entries, counted before zipfile parses them
+    max_total_bytes: int = 200 * MiB  # declared total of all members; also actual extracted total
     max_file_bytes: int = 20 * MiB  # one extracted notebook
     max_python_bytes: int = 2 * MiB  # one extracted .py file
-    max_ratio: float = 200.0  # uncompressed/compressed per member (text compresses 3-20x)...
-    ratio_floor_bytes: int = (
-        1 * MiB
-    )  # ...judged only above this size: tiny repetitive files are harmless
+    max_ratio: float = 200.0  # uncompressed/compressed per member (text compresses 3-20x) ...
+    ratio_floor_bytes: int = 1 * MiB  # ... judged above this size: tiny repetitive files are fine
 
     def file_cap(self, kind: str) -> int:
         return self.max_python_bytes if kind == "python" else self.max_file_bytes
@@ -104,9 +112,7 @@ class Submission:
     zip_path: Path
     sha256: str
     files: dict[str, Path]  # spec name -> extracted, checked file in workdir
-    origins: dict[
-        str, str
-    ]  # spec name -> member path inside the zip (found, including broken ones)
+    origins: dict[str, str]  # spec name -> member path in the zip (all found, broken ones too)
     missing: tuple[str, ...]  # spec names not found
     broken: dict[str, str]  # spec name -> why it is unusable; such files are not left in workdir
     ignored: tuple[str, ...]  # members outside the whitelist (directories not listed)
@@ -116,9 +122,8 @@ class UngradableSubmission(Exception):
     """The whole zip cannot be graded. `cause` and `fix` are one line each, written for the student."""
 
     def __init__(self, cause: str, fix: str) -> None:
-        super().__init__(
-            _one_line(cause), _one_line(fix)
-        )  # both in args: survives pickling to a worker pool
+        # Both in args, so that it survives pickling back from a worker process.
+        super().__init__(_one_line(cause), _one_line(fix))
 
     @property
     def cause(self) -> str:
@@ -253,16 +258,8 @@ def _open_zip(fh: BinaryIO) -> zipfile.ZipFile:
             "the zip's file names are marked UTF-8 but are not valid UTF-8",
             "re-create the zip with your system's built-in zip tool",
         ) from exc
-    except (
-        zipfile.BadZipFile,
-        zipfile.LargeZipFile,
-        NotImplementedError,
-        EOFError,
-        OSError,
-        ValueError,
-        struct.error,
-    ) as exc:
-        raise _not_a_zip(fh, exc) from exc  # OSError/ValueError: seeks to crafted offsets
+    except _DAMAGE as exc:
+        raise _not_a_zip(fh, exc) from exc
 
 
 def _not_a_zip(fh: BinaryIO, exc: Exception) -> UngradableSubmission:
@@ -310,9 +307,8 @@ def _vet_members(zf: zipfile.ZipFile, caps: IntakeCaps) -> list[_Member]:
 
 
 def _member(info: zipfile.ZipInfo) -> _Member:
-    name = _decoded_name(info).replace(
-        "\\", "/"
-    )  # PowerShell 5 Compress-Archive writes backslashes
+    # Backslashes are separators: PowerShell 5 Compress-Archive writes them.
+    name = _decoded_name(info).replace("\\", "/")
     return _Member(info, name, tuple(p for p in name.split("/") if p not in ("", ".")))
 
 
@@ -467,11 +463,13 @@ def _extract_all(
 
 
 def _dest(workdir: Path, spec: FileSpec) -> Path:
+    """Where `spec` goes; checked before any folder is made, since the workdir may already hold
+    (our own) template folders and a link among them must not carry files elsewhere."""
     root = workdir.resolve()
     dest = root.joinpath(*PurePosixPath(spec.dest).parts)
-    dest.parent.mkdir(parents=True, exist_ok=True)
     if not dest.parent.resolve().is_relative_to(root):
         raise ValueError(f"{spec.dest!r} leaves the workdir {workdir} through a link")
+    dest.parent.mkdir(parents=True, exist_ok=True)
     return dest
 
 
@@ -508,31 +506,22 @@ def _extract_one(
             cause, f"zip only {spec.name} and the other files to grade"
         ) from exc
     except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
-        raise UngradableSubmission(
-            f"{member.shown} is corrupt inside the zip ({exc})",
-            "re-create the zip and upload it again",
-        ) from exc
+        raise _corrupt(member, exc) from exc
     finally:
         tmp.unlink(missing_ok=True)
 
 
 def _open_member(zf: zipfile.ZipFile, member: _Member) -> BinaryIO:
-    """zf.open, with a damaged local header (bad offset, flags, name) reported as corruption.
-    Only here are OSError/ValueError the zip's fault: they come from seeking to crafted offsets."""
     try:
         return zf.open(member.info)
-    except (
-        zipfile.BadZipFile,
-        NotImplementedError,
-        RuntimeError,
-        OSError,
-        ValueError,
-        struct.error,
-    ) as exc:
-        raise UngradableSubmission(
-            f"{member.shown} is corrupt inside the zip ({exc})",
-            "re-create the zip and upload it again",
-        ) from exc
+    except _DAMAGE as exc:  # local header: bad offset, flags or name
+        raise _corrupt(member, exc) from exc
+
+
+def _corrupt(member: _Member, exc: Exception) -> UngradableSubmission:
+    return UngradableSubmission(
+        f"{member.shown} is corrupt inside the zip ({exc})", "re-create the zip and upload it again"
+    )
 
 
 def _copy_capped(src: BinaryIO, dst: BinaryIO, limit: int) -> int:

@@ -180,6 +180,16 @@ def test_template_file_at_dest_is_replaced(tmp_path: Path) -> None:
     assert [p.name for p in stub.parent.iterdir()] == ["layers.py"]  # no temp file left behind
 
 
+def test_link_in_workdir_does_not_carry_files_out(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "box" / "work").mkdir(parents=True)
+    (tmp_path / "box" / "work" / "intro2ai").symlink_to(elsewhere)
+    with pytest.raises(ValueError, match="through a link"):
+        grade(tmp_path, zip_of({"layers.py": LAYERS, "cnn.py": CNN}))
+    assert list(elsewhere.iterdir()) == []
+
+
 # ---------------------------------------------------------------- python checks
 
 
