@@ -295,18 +295,22 @@ _CLASS_SPECS = (
 
 def _chunk_params(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
     """Random placement, size, texture, colour and noise of n images (classes balanced)."""
-    bg = rng.uniform(0, 256, (n, 3)).astype(np.float32)
-    # fg is uniform too, so every class has the same expected colour and mean image.
-    fg = (bg + rng.uniform(64, 192, (n, 3)).astype(np.float32)) % 256
+    # Foreground and background grey levels are both uniform on 0..255 and differ by 64..192;
+    # a shared random tint colours both. So every class has the same expected colour and mean
+    # image (a linear model on pixels sees no class signal), while the edges stay strong.
+    level_bg = rng.uniform(0, 256, n)
+    level_fg = (level_bg + rng.uniform(64, 192, n)) % 256
+    tint = rng.uniform(-40, 40, (n, 3))
     return {
         "label": rng.permutation(np.arange(n) % len(EMBEDDED_CLASSES)),
         "cx": rng.uniform(8, 24, n), "cy": rng.uniform(8, 24, n),
-        "scale": rng.uniform(5, 10, n), "angle": rng.uniform(0, 2 * np.pi, n),
+        "scale": rng.uniform(7, 12, n), "angle": rng.uniform(0, 2 * np.pi, n),
         "jitter": rng.uniform(-0.2, 0.2, n), "pick": rng.integers(0, 2, n),
         "period": rng.uniform(4, 7, n),
         "phase": rng.uniform(0, 2 * np.pi, n), "phase2": rng.uniform(0, 2 * np.pi, n),
-        "bg": bg, "fg": fg,
-        "tilt": rng.normal(0, 1.5, (n, 2)), "sigma": rng.uniform(10, 30, n),
+        "bg": np.clip(level_bg[:, None] + tint, 0, 255).astype(np.float32),
+        "fg": np.clip(level_fg[:, None] + tint, 0, 255).astype(np.float32),
+        "tilt": rng.normal(0, 1.5, (n, 2)), "sigma": rng.uniform(5, 15, n),
     }
 
 
