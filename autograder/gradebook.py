@@ -49,7 +49,7 @@ from sqlalchemy import (
     func,
     select,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
@@ -397,11 +397,13 @@ class Gradebook:
 def open_gradebook(url_or_path: str | Path) -> Gradebook:
     """Open (creating if needed) a gradebook: a file path means SQLite, else an SQLAlchemy URL."""
     text = str(url_or_path)
-    if "://" in text:
+    if "://" not in text:
+        path = Path(text).expanduser().resolve()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        text = f"sqlite:///{path}"
+    if make_url(text).get_backend_name() != "sqlite":
         return Gradebook(create_engine(text))
-    path = Path(text).expanduser().resolve()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
+    engine = create_engine(text, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S})
     _configure_sqlite(engine)
     return Gradebook(engine)
 

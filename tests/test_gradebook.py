@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import multiprocessing
+import os
 import sqlite3
 
 import pytest
@@ -14,6 +15,7 @@ from sqlalchemy.schema import CreateTable
 from autograder.gradebook import Base, Policy, open_gradebook
 
 HW = "hw5_cnn"
+PG_URL = os.environ.get("INTRO2AI_TEST_PG_URL")  # e.g. postgresql+psycopg://user@host/db (emptied!)
 
 
 @pytest.fixture
@@ -199,21 +201,56 @@ def _record_many(path: str, worker: int, shared: int, own: int) -> None:
         book.close()
 
 
-def test_concurrent_processes_lose_and_duplicate_nothing(tmp_path):
-    path, workers, shared, own = str(tmp_path / "race.db"), 4, 8, 5
+@pytest.fixture(params=["sqlite-file", "postgresql"])
+def url(request, tmp_path):
+    """A fresh database: an SQLite file, or the PostgreSQL test URL (its tables dropped after)."""
+    if request.param == "sqlite-file":
+        yield str(tmp_path / "race.db")
+        return
+    if not PG_URL:
+        pytest.skip("set INTRO2AI_TEST_PG_URL to test PostgreSQL")
+    with open_gradebook(PG_URL) as book:
+        Base.metadata.drop_all(book.engine)
+    yield PG_URL
+    with open_gradebook(PG_URL) as book:
+        Base.metadata.drop_all(book.engine)
+
+
+def test_concurrent_processes_lose_and_duplicate_nothing(url):
+    workers, shared, own = 4, 8, 5
     ctx = multiprocessing.get_context("fork")
-    procs = [ctx.Process(target=_record_many, args=(path, w, shared, own)) for w in range(workers)]
+    procs = [ctx.Process(target=_record_many, args=(url, w, shared, own)) for w in range(workers)]
     for p in procs:
         p.start()
     for p in procs:
         p.join(120)
     assert [p.exitcode for p in procs] == [0] * workers
-    with open_gradebook(path) as book:
+    with open_gradebook(url) as book:
         views = book.attempts()
         assert len(views) == shared + workers * own
         assert len({(v.student, v.sha256) for v in views}) == len(views)
         assert all(len(v.questions) == 5 for v in views)
         assert all(v.sha256 == sha_of(f"{v.student}/2026.1/[]/[]") for v in views)
+
+
+def test_full_round_trip_on_a_url(url, tmp_path):
+    """Everything the CLI does, through a URL: record, dedupe, manual CSV, policies, JSON back."""
+    url = f"sqlite:///{url}" if "://" not in url else url
+    with open_gradebook(url) as book:
+        doc = make_result("s1", passed={"Q2": 1})
+        first = book.record(doc, "s1", at(2))
+        assert book.record(doc, "s1", at(2)) == first
+        book.record(make_result("s1"), "s1", at(5))
+        csv_path = tmp_path / "manual.csv"
+        csv_path.write_text("student,item,score,comment\ns1,written_answers,5,전부 맞음\n", encoding="utf-8")
+        assert book.import_manual_csv(csv_path, HW, "ta").applied == 1
+        [row] = book.counted_scores(HW, Policy("best", due=at(1), penalty_per_day=0.1, cutoff=at(4)))
+        assert (row.attempt_id, row.days_late, row.score) == (first, 1, pytest.approx((doc["score"] + 5) * 0.9))
+        assert row.manual[0].comment == "전부 맞음" and book.result(first) == doc
+        assert book.attempts()[0].submitted_at == at(2)
+    if url.startswith("sqlite"):
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as raw:
+            assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
 def test_schema_compiles_for_postgresql():
