@@ -4,6 +4,24 @@
 (or the environment variable INTRO2AI_DATA): "embedded" (the default, made by
 `make_embedded_data`, needs no files), "cifar10" / "cifar10-subset" (the folder named by
 INTRO2AI_CIFAR_DIR) or any existing folder path holding the files of `cifar-10-batches-py`.
+
+The embedded data set (`make_embedded_data`) has ten classes of 3x32x32 images (EMBEDDED_CLASSES:
+five shapes, four striped/checked textures seen through a disc, pairs of blobs), each at a random
+position, size and (shapes) angle, drawn in a random grey level on a random grey background that
+share a random tint, plus a random brightness ramp and pixel noise. The class lies in local spatial
+structure that does not depend on position, which convolution learns; every class has the same
+expected colour and mean image, so a linear model on pixels is left with little to use. Images
+are generated in float32, 1000 at a time: 51,000 take about 3-4 s on the 2-core course machine.
+
+Measured on that machine (numpy 2.4, numpy im2col, one BLAS thread), default sizes, seed 0:
+
+* Seed cells 17-19 (ThreeLayerConvNet(weight_scale=0.001, hidden_dim=500, reg=0.001), Solver with
+  adam, learning rate 1e-3, batch 50, one epoch, np.random.seed(231)): on 49,000 training
+  images, accuracy 0.763 on all training images, 0.770 validation, 0.756 test (128 s, peak RSS
+  0.76 GiB). On the first 10,000 (200 iterations): 0.548 training, 0.561 validation.
+* Softmax regression on the mean-subtracted, standardised pixels (adam 1e-3, batch 50,
+  reg 1e-3): 0.174 training / 0.147 validation after one epoch, 0.193 / 0.147 after five.
+* Nearest mean colour (of the ten class-mean RGB colours): 0.112 validation; chance is 0.10.
 """
 
 from __future__ import annotations
@@ -72,14 +90,12 @@ def _check_folder(root: Path) -> None:
         )
 
 
-def _load_nchw(root: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """All batches of a folder as uint8 NCHW arrays (the files' own layout, so no transpose)."""
+def _load_parts(root: Path) -> tuple[list[np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
+    """A folder's training batches (a list of uint8 NCHW arrays), their labels and the test batch."""
     _check_folder(root)
     train = [_read_batch(root / n) for n in TRAIN_BATCHES]
     X_test, y_test = _read_batch(root / TEST_BATCH)
-    X_train = np.concatenate([X for X, _ in train])
-    y_train = np.concatenate([y for _, y in train])
-    return X_train, y_train, X_test, y_test
+    return [X for X, _ in train], np.concatenate([y for _, y in train]), X_test, y_test
 
 
 def load_CIFAR10(root: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -88,7 +104,8 @@ def load_CIFAR10(root: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.nd
     X are uint8 (N, 32, 32, 3) (cs231n's layout; a transposed view of the files' NCHW rows),
     y are int64. Raises FileNotFoundError naming the folder when batch files are missing.
     """
-    X_train, y_train, X_test, y_test = _load_nchw(Path(root))
+    parts, y_train, X_test, y_test = _load_parts(Path(root))
+    X_train = np.concatenate(parts)
     return X_train.transpose(0, 2, 3, 1), y_train, X_test.transpose(0, 2, 3, 1), y_test
 
 
@@ -169,20 +186,32 @@ def _split_sizes(root: Path, available: int, test_available: int, num_training: 
     return n_train, n_test
 
 
+def _float_rows(parts: list[np.ndarray], start: int, stop: int) -> np.ndarray:
+    """Rows [start, stop) of the parts laid end to end, as float32, without concatenating them."""
+    out = np.empty((stop - start, *parts[0].shape[1:]), np.float32)
+    offset = 0
+    for part in parts:
+        lo, hi = max(start, offset), min(stop, offset + len(part))
+        if lo < hi:
+            out[lo - start : hi - start] = part[lo - offset : hi - offset]
+        offset += len(part)
+    return out
+
+
 def _cifar_splits(root: Path, num_training: int, num_validation: int,
                   num_test: int) -> dict[str, np.ndarray]:
     """cs231n's split of a folder: validation rows follow the training rows, as float32 NCHW."""
-    X_all, y_all, X_te, y_te = _load_nchw(root)
-    n_train, n_test = _split_sizes(root, len(y_all), len(y_te), num_training,
+    parts, y_all, X_test, y_test = _load_parts(root)
+    n_train, n_test = _split_sizes(root, len(y_all), len(y_test), num_training,
                                    num_validation, num_test)
-    val = slice(n_train, n_train + num_validation)
+    n_seen = n_train + num_validation
     return {
-        "X_train": X_all[:n_train].astype(np.float32),
+        "X_train": _float_rows(parts, 0, n_train),
         "y_train": y_all[:n_train].copy(),
-        "X_val": X_all[val].astype(np.float32),
-        "y_val": y_all[val].copy(),
-        "X_test": X_te[:n_test].astype(np.float32),
-        "y_test": y_te[:n_test].copy(),
+        "X_val": _float_rows(parts, n_train, n_seen),
+        "y_val": y_all[n_train:n_seen].copy(),
+        "X_test": X_test[:n_test].astype(np.float32),
+        "y_test": y_test[:n_test].copy(),
     }
 
 
