@@ -17,7 +17,8 @@ Max pooling takes the maximum over the pool_height*pool_width shifted strided vi
 vectorised np.maximum per offset), which is faster here than a reshape-max over a (N, C, H', ph,
 W', pw) view (0.5 ms vs 2-30 ms on a 50x32x32x32 float32 batch, depending on memory order) and
 also handles overlapping pools. The backward pass sends each window's gradient to its first
-maximum in row-major order, as the naive layer does.
+maximum in row-major order, as the naive layer does; it multiplies by 0/1 masks rather than
+using masked ufuncs (where=), which are several times slower on these strided views.
 """
 
 import numpy as np
@@ -101,11 +102,19 @@ def max_pool_forward_fast(x, pool_param):
 def max_pool_backward_fast(dout, cache):
     """Fast max-pool backward pass; same result as max_pool_backward_naive."""
     x, out, pool_param = cache
+    overlapping = pool_param["stride"] < max(pool_param["pool_height"], pool_param["pool_width"])
     dx = np.zeros_like(x, dtype=np.result_type(x, dout))
-    taken = np.zeros(out.shape, dtype=bool)
+    taken = np.zeros_like(out, dtype=bool)
+    if dout.strides != out.strides:  # mixed memory orders make every op below much slower
+        dout_aligned = np.empty_like(out, dtype=dout.dtype)
+        dout_aligned[...] = dout
+        dout = dout_aligned
     for window, dx_window in zip(_pool_windows(x, pool_param, out.shape),
                                  _pool_windows(dx, pool_param, out.shape), strict=True):
         first_max = (window == out) > taken  # a maximum not already claimed by an earlier offset
         taken |= first_max
-        np.add(dx_window, dout, out=dx_window, where=first_max)
+        if overlapping:
+            dx_window += dout * first_max
+        else:  # each element of dx is in one window at most: write, don't add
+            np.multiply(dout, first_max, out=dx_window)
     return dx
