@@ -65,7 +65,7 @@ def test_load_batch_reads_row_count_and_layout(tmp_path):
     X, y = load_CIFAR_batch(tmp_path / "data_batch_1")
     assert X.shape == (7, 32, 32, 3) and X.dtype == np.uint8
     assert y.dtype == np.int64 and y.tolist() == labels
-    # channel-major rows: value of (image i, row h, column w, channel c) is data[i, c*1024 + h*32 + w]
+    # channel-major rows: (image i, row h, column w, channel c) is data[i, c*1024 + h*32 + w]
     assert X[4, 5, 6, 2] == data[4, 2 * 1024 + 5 * 32 + 6]
     assert X[6, 31, 0, 0] == data[6, 31 * 32]
 
@@ -214,7 +214,7 @@ def ridge_accuracy(F: np.ndarray, y: np.ndarray, F_test: np.ndarray, y_test: np.
 
 
 def conv_features(X: np.ndarray, filters: int = 16) -> np.ndarray:
-    """A tiny conv feature model: fixed random 5x5 filters on grey levels, |response|, global pooling."""
+    """A tiny conv feature model: fixed random 5x5 filters on grey, |response|, global pooling."""
     grey = X.mean(axis=1)
     grey -= grey.mean(axis=(1, 2), keepdims=True)
     kernels = np.random.default_rng(0).standard_normal((filters, 5, 5)).astype(np.float32)

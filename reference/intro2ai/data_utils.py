@@ -91,7 +91,7 @@ def _check_folder(root: Path) -> None:
 
 
 def _load_parts(root: Path) -> tuple[list[np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
-    """A folder's training batches (a list of uint8 NCHW arrays), their labels and the test batch."""
+    """A folder's training batches (list of uint8 NCHW arrays), their labels, the test batch."""
     _check_folder(root)
     train = [_read_batch(root / n) for n in TRAIN_BATCHES]
     X_test, y_test = _read_batch(root / TEST_BATCH)
@@ -257,6 +257,10 @@ EMBEDDED_CLASSES = (
 _CHUNK = 1000  # images per random stream; fixed so that a smaller set is a prefix of a larger one
 _STREAMS = {"train": 0, "val": 1, "test": 2}
 _PIX_Y, _PIX_X = np.mgrid[0:32, 0:32].astype(np.float32) + np.float32(0.5)
+_TRIANGLE_NORMALS = [  # outward edge normals of an equilateral triangle
+    (np.float32(np.cos(a)), np.float32(np.sin(a))) for a in np.pi * np.array([0.5, 7 / 6, 11 / 6])
+]
+Params = dict[str, np.ndarray]  # per-image parameters of one class, each shaped (n, 1, 1)
 
 
 def _fill(sdf: np.ndarray) -> np.ndarray:
@@ -270,46 +274,45 @@ def _stripes(t: np.ndarray, period: np.ndarray, phase: np.ndarray) -> np.ndarray
     return np.clip(0.5 + wave, 0.0, 1.0, out=wave)
 
 
-def _window(u: np.ndarray, v: np.ndarray, p: dict) -> np.ndarray:
+def _window(u: np.ndarray, v: np.ndarray, p: Params) -> np.ndarray:
     """The disc a texture is shown through, a little larger than the shapes."""
     return _fill(np.hypot(u, v) - 1.3 * p["scale"])
 
 
-def _disc(u, v, p):
+def _disc(u: np.ndarray, v: np.ndarray, p: Params) -> np.ndarray:
     return _fill(np.hypot(u, v) - p["scale"])
 
 
-def _ring(u, v, p):
+def _ring(u: np.ndarray, v: np.ndarray, p: Params) -> np.ndarray:
     width = np.maximum(1.5, 0.3 * p["scale"])
     return _fill(np.abs(np.hypot(u, v) - (p["scale"] - width / 2)) - width / 2)
 
 
-def _square(u, v, p):
+def _square(u: np.ndarray, v: np.ndarray, p: Params) -> np.ndarray:
     return _fill(np.maximum(np.abs(u), np.abs(v)) - 0.85 * p["scale"])
 
 
-def _cross(u, v, p):
+def _cross(u: np.ndarray, v: np.ndarray, p: Params) -> np.ndarray:
     s, half = p["scale"], 0.3 * p["scale"]
     au, av = np.abs(u), np.abs(v)
     return _fill(np.minimum(np.maximum(au - s, av - half), np.maximum(av - s, au - half)))
 
 
-def _triangle(u, v, p):
-    normals = [(np.float32(np.cos(a)), np.float32(np.sin(a))) for a in np.pi * np.array([0.5, 7 / 6, 11 / 6])]
-    reach = np.maximum.reduce([u * cx + v * cy for cx, cy in normals])
+def _triangle(u: np.ndarray, v: np.ndarray, p: Params) -> np.ndarray:
+    reach = np.maximum.reduce([u * nx + v * ny for nx, ny in _TRIANGLE_NORMALS])
     return _fill(reach - 0.6 * p["scale"])
 
 
-def _oriented_stripes(u, v, p):
+def _oriented_stripes(u: np.ndarray, v: np.ndarray, p: Params) -> np.ndarray:
     return _stripes(v, p["period"], p["phase"]) * _window(u, v, p)
 
 
-def _checker(u, v, p):
+def _checker(u: np.ndarray, v: np.ndarray, p: Params) -> np.ndarray:
     a, b = _stripes(u, p["period"], p["phase"]), _stripes(v, p["period"], p["phase2"])
     return (a + b - 2 * a * b) * _window(u, v, p)
 
 
-def _blob_pair(u, v, p):
+def _blob_pair(u: np.ndarray, v: np.ndarray, p: Params) -> np.ndarray:
     d, r = 0.85 * p["scale"], 0.45 * p["scale"]
     return _fill(np.minimum(np.hypot(u - d, v), np.hypot(u + d, v)) - r)
 
@@ -326,7 +329,7 @@ def _chunk_params(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
     """Random placement, size, texture, colour and noise of n images (classes balanced)."""
     # Foreground and background grey levels are both uniform on 0..255 and differ by 64..192;
     # a shared random tint colours both. So every class has the same expected colour and mean
-    # image (a linear model on pixels sees no class signal), while the edges stay strong.
+    # image (no first-order signal for a linear model on pixels), while the edges stay strong.
     level_bg = rng.uniform(0, 256, n)
     level_fg = (level_bg + rng.uniform(64, 192, n)) % 256
     tint = rng.uniform(-40, 40, (n, 3))
@@ -350,8 +353,8 @@ def _coverage(p: dict[str, np.ndarray]) -> np.ndarray:
         idx = np.flatnonzero(p["label"] == label)
         q = {k: v[idx].astype(np.float32).reshape(-1, 1, 1) for k, v in p.items() if v.ndim == 1}
         if angles is not None:
-            q["angle"] = np.asarray(angles, np.float32)[p["pick"][idx] % len(angles)].reshape(-1, 1, 1)
-            q["angle"] += q["jitter"]
+            base = np.asarray(angles, np.float32)[p["pick"][idx] % len(angles)]
+            q["angle"] = base.reshape(-1, 1, 1) + q["jitter"]
         dx, dy = _PIX_X - q["cx"], _PIX_Y - q["cy"]
         cos, sin = np.cos(q["angle"]), np.sin(q["angle"])
         cover[idx] = shape(dx * cos + dy * sin, dy * cos - dx * sin, q)
