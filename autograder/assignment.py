@@ -63,6 +63,7 @@ class Case:
     hidden: bool = False
     group: str = ""
     limits: dict[str, Any] = field(default_factory=dict)
+    timeout_hint: str = ""
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,10 @@ class ManualItem:
 
 @dataclass(frozen=True)
 class DataTarget:
+    """Accuracy thresholds calibrated for one data set, and how they were measured."""
+
     train_accuracy: float
+    overfit_accuracy: float
     source: str
 
 
@@ -181,7 +185,7 @@ def _build(raw: dict[str, Any], root: Path) -> Assignment:
         limits=limits,
         data_default=data.get("default", "embedded"),
         data_targets={
-            name: DataTarget(float(t["train_accuracy"]), t.get("source", ""))
+            name: DataTarget(float(t["train_accuracy"]), float(t["overfit_accuracy"]), t.get("source", ""))
             for name, t in data.get("targets", {}).items()
         },
     )
@@ -230,6 +234,7 @@ def make_case(raw: dict[str, Any], defaults: dict[str, Any], qid: str, hidden: b
         hidden=hidden,
         group=merged.get("group", qid),
         limits=dict(merged.get("limits", {})),
+        timeout_hint=merged.get("timeout_hint", ""),
     )
 
 

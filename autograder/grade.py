@@ -23,6 +23,7 @@ import numpy as np
 from autograder.assignment import Assignment, Case, Question, make_case
 from autograder.intake import Submission, UngradableSubmission, read_submission
 from autograder.judge import BUILTIN_JUDGES, Invalid, Verdict, explain_error, validate
+from autograder.notebook_run import grade_notebook, notebook_settings, record_notebook
 from autograder.sandbox.command import isolation_for, sandbox_uid
 from autograder.sandbox.slots import sandbox_slot
 from autograder.sandbox.supervisor import CaseRecord, SandboxCase, run_cases
@@ -50,9 +51,12 @@ class GradeOptions:
     only: tuple[str, ...] = ()  # question ids; empty = all
     skip_groups: tuple[str, ...] = ()  # e.g. ("train",) to leave out the training target
     parallel: int = 1
+    max_blas_threads: int | None = None  # cap on declared BLAS threads (batch workers use 1)
     workdir: Path | None = None
     student: str | None = None
     progress: Callable[[str], None] | None = None
+    run_notebook: bool = True  # execute the submitted notebook (after the questions)
+    artifacts_dir: Path | None = None  # where the executed notebook and its HTML go
 
 
 @dataclass
@@ -89,21 +93,25 @@ def grade_zip(zip_path: Path, assignment: Assignment, options: GradeOptions) -> 
             )  # fmt: skip
         context = GradingContext(assignment, seed, options.data)
         data_label = assignment.checks().describe_data(context) if hasattr(assignment.checks(), "describe_data") else None
-        questions = _grade_questions(submission, assignment, context, options, workdir)
-        return result_document(
+        package_dir = _build_workspace(submission, assignment, workdir / "workspace")
+        questions = _grade_questions(submission, assignment, context, options, workdir, package_dir)
+        section, artifacts = _grade_notebook(submission, assignment, options, workdir, package_dir)
+        result = result_document(
             assignment, **common, sha256=submission.sha256, status="graded", message="",
             data=data_label, duration_s=time.monotonic() - clock, files=_files_summary(submission),
             questions=questions,
         )  # fmt: skip
+        record_notebook(result, section, artifacts, notebook_settings(assignment))
+        return result
     finally:
         if owns_workdir:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _grade_questions(
-    submission: Submission, assignment: Assignment, context: GradingContext, options: GradeOptions, workdir: Path
-) -> list[dict[str, Any]]:
-    package_dir = _build_workspace(submission, assignment, workdir / "workspace")
+    submission: Submission, assignment: Assignment, context: GradingContext, options: GradeOptions, workdir: Path,
+    package_dir: Path,
+) -> list[dict[str, Any]]:  # fmt: skip
     selected = [q for q in assignment.questions if not options.only or q.id in options.only]
     with ThreadPoolExecutor(max_workers=max(1, options.parallel)) as pool:
         futures = [
@@ -112,6 +120,19 @@ def _grade_questions(
             if q in selected
         ]
         return [f.result() for f in futures]
+
+
+def _grade_notebook(
+    submission: Submission, assignment: Assignment, options: GradeOptions, workdir: Path, package_dir: Path
+) -> tuple[dict[str, Any] | None, dict[str, str]]:
+    """Runs the notebook after the questions, so that it never competes with timed cases for the cores."""
+    settings = notebook_settings(assignment)
+    if settings is None or not options.run_notebook:
+        return None, {}
+    if options.progress:
+        options.progress("notebook")
+    label = options.student or submission.zip_path.stem
+    return grade_notebook(settings, submission, assignment, package_dir, workdir, options.artifacts_dir, label)
 
 
 def _grade_question(
@@ -129,7 +150,8 @@ def _grade_question(
         members = [c for c in cases if c.group == group]
         if options.progress:
             options.progress(f"{question.id} {group}")
-        group_results, stdout = _grade_group(members, index, package_dir, context, workdir / f"{question.id}-{group}")
+        group_dir = workdir / f"{question.id}-{group}"
+        group_results, stdout = _grade_group(members, index, package_dir, context, options, group_dir)
         results += group_results
         stdout_parts.append(stdout)
     order = {c.name: i for i, c in enumerate(cases)}
@@ -150,12 +172,14 @@ def expand_cases(question: Question, index: int, context: GradingContext) -> lis
 
 
 def _grade_group(
-    cases: list[Case], qindex: int, package_dir: Path, context: GradingContext, workdir: Path
+    cases: list[Case], qindex: int, package_dir: Path, context: GradingContext, options: GradeOptions, workdir: Path
 ) -> tuple[list[CaseResult], str]:
     """Runs a group's cases, re-launching after a hang so one stuck case costs only itself."""
     assignment, checks = context.assignment, context.assignment.checks()
     prepared = {c.name: _prepare(c, qindex, n, context, checks) for n, c in enumerate(cases)}
     limits = assignment.limits.with_overrides(**cases[0].limits)
+    if options.max_blas_threads:
+        limits = limits.with_overrides(blas_threads=min(limits.blas_threads, options.max_blas_threads))
     records: dict[str, CaseRecord] = {}
     stdout: list[str] = []
     pending = list(cases)
@@ -196,9 +220,10 @@ def _verdict(case: Case, record: CaseRecord | None, prepared: tuple[dict, dict],
     if record is None:
         return CaseResult(case, False, "error", message="not run: earlier cases in its group kept hanging")
     if record.status in UNFINISHED_MESSAGES:
-        template = UNFINISHED_MESSAGES[record.status]
-        return CaseResult(case, False, record.status,
-                          message=template.format(limit=limits.timeout_s, memory=limits.memory_mb))  # fmt: skip
+        message = UNFINISHED_MESSAGES[record.status].format(limit=limits.timeout_s, memory=limits.memory_mb)
+        if record.status == "timeout" and case.timeout_hint:
+            message += f": {case.timeout_hint}"
+        return CaseResult(case, False, record.status, message=message)
     if record.status != "ok":
         status = record.status if record.status == "not_implemented" else "error"
         if record.error and record.error.get("type") == "MemoryError":
