@@ -8,11 +8,6 @@ import json
 
 import pytest
 from click.testing import CliRunner
-
-from autograder.assignment import load_assignment
-from autograder.cli import main
-from autograder.grade import GradeOptions, grade_zip
-from autograder.sandbox.command import bwrap_path
 from grading_helpers import (
     CNN,
     CONV_BACKWARD_PAD_SLICE,
@@ -27,6 +22,11 @@ from grading_helpers import (
     replace_function,
     source,
 )
+
+from autograder.assignment import load_assignment
+from autograder.cli import main
+from autograder.grade import GradeOptions, grade_zip
+from autograder.sandbox.command import bwrap_path
 
 FAST = ("overfit", "train")  # the training groups have their own tests below
 
