@@ -112,14 +112,37 @@ def _grade_questions(
     submission: Submission, assignment: Assignment, context: GradingContext, options: GradeOptions, workdir: Path,
     package_dir: Path,
 ) -> list[dict[str, Any]]:  # fmt: skip
-    selected = [q for q in assignment.questions if not options.only or q.id in options.only]
+    """Every (question, group) sandbox run goes to one pool, so a long group never waits behind another."""
+    plans = [
+        (index, q, [c for c in expand_cases(q, index, context) if c.group not in options.skip_groups])
+        for index, q in enumerate(assignment.questions)
+        if not options.only or q.id in options.only
+    ]
     with ThreadPoolExecutor(max_workers=max(1, options.parallel)) as pool:
-        futures = [
-            pool.submit(_grade_question, q, index, submission, package_dir, context, options, workdir)
-            for index, q in enumerate(assignment.questions)
-            if q in selected
-        ]
-        return [f.result() for f in futures]
+        runs = {
+            (q.id, group): pool.submit(_grade_group, [c for c in cases if c.group == group], index, package_dir,
+                                       context, options, workdir / f"{q.id}-{group}")  # fmt: skip
+            for index, q, cases in plans
+            if not _unusable_files(q, submission)
+            for group in dict.fromkeys(c.group for c in cases)
+        }
+        return [_assemble(q, cases, submission, runs) for _, q, cases in plans]
+
+
+def _assemble(question: Question, cases: list[Case], submission: Submission, runs: dict) -> dict[str, Any]:
+    blocked = _unusable_files(question, submission)
+    if blocked:
+        return ungradable_question(question, cases, blocked)
+    results: list[CaseResult] = []
+    stdout, seconds = [], 0.0
+    for group in dict.fromkeys(c.group for c in cases):
+        group_results, group_stdout, group_seconds = runs[(question.id, group)].result()
+        results += group_results
+        stdout.append(group_stdout)
+        seconds += group_seconds
+    order = {c.name: i for i, c in enumerate(cases)}
+    results.sort(key=lambda r: order[r.case.name])
+    return question_result(question, results, seconds, "".join(stdout))
 
 
 def _grade_notebook(
@@ -133,30 +156,6 @@ def _grade_notebook(
         options.progress("notebook")
     label = options.student or submission.zip_path.stem
     return grade_notebook(settings, submission, assignment, package_dir, workdir, options.artifacts_dir, label)
-
-
-def _grade_question(
-    question: Question, index: int, submission: Submission, package_dir: Path, context: GradingContext,
-    options: GradeOptions, workdir: Path,
-) -> dict[str, Any]:  # fmt: skip
-    started = time.monotonic()
-    cases = [c for c in expand_cases(question, index, context) if c.group not in options.skip_groups]
-    blocked = _unusable_files(question, submission)
-    if blocked:
-        return ungradable_question(question, cases, blocked)
-    results: list[CaseResult] = []
-    stdout_parts: list[str] = []
-    for group in dict.fromkeys(c.group for c in cases):
-        members = [c for c in cases if c.group == group]
-        if options.progress:
-            options.progress(f"{question.id} {group}")
-        group_dir = workdir / f"{question.id}-{group}"
-        group_results, stdout = _grade_group(members, index, package_dir, context, options, group_dir)
-        results += group_results
-        stdout_parts.append(stdout)
-    order = {c.name: i for i, c in enumerate(cases)}
-    results.sort(key=lambda r: order[r.case.name])
-    return question_result(question, results, time.monotonic() - started, "".join(stdout_parts))
 
 
 def expand_cases(question: Question, index: int, context: GradingContext) -> list[Case]:
@@ -173,8 +172,11 @@ def expand_cases(question: Question, index: int, context: GradingContext) -> lis
 
 def _grade_group(
     cases: list[Case], qindex: int, package_dir: Path, context: GradingContext, options: GradeOptions, workdir: Path
-) -> tuple[list[CaseResult], str]:
+) -> tuple[list[CaseResult], str, float]:
     """Runs a group's cases, re-launching after a hang so one stuck case costs only itself."""
+    started = time.monotonic()
+    if options.progress:
+        options.progress(workdir.name)
     assignment, checks = context.assignment, context.assignment.checks()
     prepared = {c.name: _prepare(c, qindex, n, context, checks) for n, c in enumerate(cases)}
     limits = assignment.limits.with_overrides(**cases[0].limits)
@@ -204,7 +206,7 @@ def _grade_group(
     results = [
         _verdict(c, records.get(c.name), prepared[c.name], context, checks, limits) for c in cases
     ]
-    return results, "".join(stdout)
+    return results, "".join(stdout), time.monotonic() - started
 
 
 def _prepare(case: Case, qindex: int, cindex: int, context: GradingContext, checks) -> tuple[dict, dict]:

@@ -53,7 +53,7 @@ def split_points(question: Question, cases: list[Case]) -> list[Case]:
 
 
 def _with_points(case: Case, points: float) -> Case:
-    return replace(case, points=round(points, 6))
+    return replace(case, points=points)
 
 
 def question_result(question: Question, results: list[CaseResult], seconds: float, stdout: str) -> dict[str, Any]:

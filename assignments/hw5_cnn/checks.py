@@ -272,8 +272,11 @@ def gradcheck(outputs, expected, case, context):
 
 
 @lru_cache(maxsize=2)
-def _data(source: str) -> dict[str, np.ndarray]:
-    return data_utils.get_CIFAR10_data(source=source)
+def _data(source: str, num_training: int = 49000) -> dict[str, np.ndarray]:
+    return data_utils.get_CIFAR10_data(num_training=num_training, source=source)
+
+
+OVERFIT_POOL = 1000  # the overfit case needs 100 images: load a small pool, not the whole set
 
 
 def describe_data(context) -> str:
@@ -281,7 +284,7 @@ def describe_data(context) -> str:
 
 
 def overfit_inputs(params, rng, context):
-    data = _data(context.data_source)
+    data = _data(context.data_source, OVERFIT_POOL)
     n = params["num_train"]
     return {"X_train": data["X_train"][:n], "y_train": data["y_train"][:n]}
 
@@ -314,7 +317,7 @@ def _targets(context):
 
 def overfit(outputs, expected, case, context):
     """Seed cells 13-14: the trained net must (over)fit its 100 training images."""
-    data = _data(context.data_source)
+    data = _data(context.data_source, OVERFIT_POOL)
     n = case.params["num_train"]
     target = _targets(context).overfit_accuracy
     accuracy = _accuracy(outputs, expected, data["X_train"][:n], data["y_train"][:n])

@@ -1,0 +1,100 @@
+"""Grading speed: sandbox start overhead, and one reference zip graded without and with training.
+
+Targets on 2 cores (issue 3): <= 50 ms added per sandbox start over a bare `python -c pass`,
+<= 10 s for all questions but the training target, <= 60 s with it at 49,000 training images.
+Run alone (`python benchmarks/bench_grading.py [--no-training]`) or through run_all.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from autograder.assignment import Limits, load_assignment  # noqa: E402
+from autograder.grade import GradeOptions, grade_zip  # noqa: E402
+from autograder.pack import pack  # noqa: E402
+from autograder.sandbox.command import bwrap_command, bwrap_path, sandbox_uid  # noqa: E402
+
+Row = tuple[str, float, str, str]
+
+
+def _median_seconds(cmd: list[str], runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def sandbox_overhead(runs: int = 30) -> tuple[float, float]:
+    """Median wall time of `python -I -c pass`, bare and inside the full bwrap command."""
+    bare = [sys.executable, "-I", "-c", "pass"]
+    with tempfile.TemporaryDirectory() as tmp:
+        task, package = Path(tmp, "task"), Path(tmp, "pkg")
+        task.mkdir()
+        package.mkdir()
+        boxed = bwrap_command(task, package, "intro2ai", Limits(), sandbox_uid(4000), bare)
+        _median_seconds(boxed, 3)  # warm the page cache
+        return _median_seconds(bare, runs), _median_seconds(boxed, runs)
+
+
+def grade_reference(training: bool) -> tuple[float, dict]:
+    assignment = load_assignment("hw5_cnn")
+    with tempfile.TemporaryDirectory() as tmp:
+        zip_path = pack(assignment, assignment.reference_dir, Path(tmp) / "submit.zip", require_notebook=False).path
+        options = GradeOptions(seed=1, skip_groups=() if training else ("train",), parallel=os.cpu_count() or 2)
+        start = time.perf_counter()
+        result = grade_zip(zip_path, assignment, options)
+        return time.perf_counter() - start, result
+
+
+def _peak_mib() -> tuple[float, float]:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return own, children
+
+
+def run(table: list[Row], training: bool = True) -> None:
+    if bwrap_path():
+        bare, boxed = sandbox_overhead()
+        table.append(("python -I -c pass, bare (median)", bare * 1000, "ms", ""))
+        table.append(("... inside the bwrap sandbox (median)", boxed * 1000, "ms", ""))
+        table.append(("sandbox start overhead", (boxed - bare) * 1000, "ms", "<= 50"))
+    seconds, result = grade_reference(training=False)
+    table.append(("grade reference zip, no training", seconds, "s", "<= 10"))
+    table.append(("  score", result["score"], "points", f"= {result['max_score'] - 10:g} (training left out)"))
+    if training:
+        seconds, result = grade_reference(training=True)
+        table.append((f"grade reference zip, with training ({result['data']})", seconds, "s", "<= 60"))
+        train = next(c for q in result["questions"] for c in q["cases"] if "training accuracy" in c["name"])
+        table.append(("  1-epoch training accuracy (fixed sample)", train["value"] or 0.0, "", f">= {train['threshold']}"))
+        table.append(("  score", result["score"], "points", f"= {result['max_score']:g}"))
+    own, children = _peak_mib()
+    table.append(("peak memory, grader process", own, "MiB", ""))
+    table.append(("peak memory, largest sandboxed child", children, "MiB", ""))
+
+
+def print_table(table: list[Row]) -> None:
+    print(f"machine: {os.cpu_count()} cores")
+    width = max(len(r[0]) for r in table)
+    for name, value, unit, target in table:
+        print(f"{name.ljust(width)}  {value:10.3f} {unit:7s} {('target ' + target) if target else ''}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--no-training", action="store_true", help="leave out the 49,000-image training run")
+    rows: list[Row] = []
+    run(rows, training=not parser.parse_args().no_training)
+    print_table(rows)
