@@ -73,14 +73,19 @@ data_option = click.option(
 @click.option("--no-training", is_flag=True, help="Leave out the 1-epoch training target (fast checks only).")
 @click.option("-q", "--question", "only", multiple=True, help="Grade only these question ids (repeatable).")
 @click.option("--student", default=None, help="Student id to record in the result.")
-def grade_zip_command(submission, assignment_name, json_path, seed, data, no_training, only, student) -> None:
+@click.option("--artifacts", "artifacts_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Save the executed notebook (.ipynb) and its HTML rendering in this folder.")  # fmt: skip
+@click.option("--no-notebook", is_flag=True, help="Do not execute the submitted notebook.")
+def grade_zip_command(submission, assignment_name, json_path, seed, data, no_training, only, student, artifacts_dir,
+                      no_notebook) -> None:  # fmt: skip
     """Grade one student's SUBMISSION zip in the sandbox and print a score table."""
     from autograder.grade import GradeOptions, grade_zip
     from autograder.reports.terminal import render_result
 
     assignment = _assignment(assignment_name)
     options = GradeOptions(seed=seed, data=data, only=tuple(only), skip_groups=("train",) if no_training else (),
-                           parallel=2, student=student, progress=_progress_printer())  # fmt: skip
+                           parallel=2, student=student, progress=_progress_printer(), artifacts_dir=artifacts_dir,
+                           run_notebook=not no_notebook)  # fmt: skip
     result = _guarded(lambda: grade_zip(submission, assignment, options))
     if json_path:
         json_path.write_text(json.dumps(result, indent=2), encoding="utf-8")

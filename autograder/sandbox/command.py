@@ -25,6 +25,7 @@ TASK_MOUNT = "/sandbox/task"
 WORK_MOUNT = "/sandbox/work"
 SYSTEM_DIRS = ("/usr", "/bin", "/lib", "/lib64", "/lib32", "/sbin")
 SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/localtime", "/etc/nsswitch.conf", "/etc/passwd", "/etc/group")
+SYSTEM_CONFIG_DIRS = ("/etc/fonts",)  # fontconfig: matplotlib in a notebook looks fonts up with fc-list
 UNPRIVILEGED_UID_BASE = 60000
 
 
@@ -118,7 +119,8 @@ def bwrap_command(
             cmd += ["--ro-bind", path, path]
         elif Path(path).is_symlink():
             cmd += ["--symlink", os.readlink(path), path]
-    for path in SYSTEM_FILES:
+    cmd += ["--perms", "0755", "--dir", "/etc"]  # else bwrap makes it 0700 root: untraversable after the uid drop
+    for path in SYSTEM_FILES + SYSTEM_CONFIG_DIRS:
         if Path(path).exists():
             cmd += ["--ro-bind", path, path]
     for root in python_roots():
@@ -126,12 +128,14 @@ def bwrap_command(
     for mask in masked_paths():
         cmd += ["--tmpfs", mask]
     tmp_bytes = str(limits.tmp_mb * 1024 * 1024)
+    # bwrap makes tmpfs root-owned 0755: unwritable after the uid drop, so /tmp-style sticky 1777.
+    writable = ["--perms", "01777", "--size", tmp_bytes, "--tmpfs"]
     cmd += [
         "--proc", "/proc",
         "--dev", "/dev",
-        "--size", tmp_bytes, "--tmpfs", "/tmp",
-        "--size", tmp_bytes, "--tmpfs", "/dev/shm",
-        "--size", tmp_bytes, "--tmpfs", WORK_MOUNT,
+        *writable, "/tmp",
+        *writable, "/dev/shm",
+        *writable, WORK_MOUNT,
         "--ro-bind", str(package_dir), f"{WORK_MOUNT}/{package_name}",
         "--ro-bind", str(task_dir), TASK_MOUNT,
         "--remount-ro", "/",

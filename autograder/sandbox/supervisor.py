@@ -76,10 +76,38 @@ def run_cases(
 ) -> RunOutcome:  # fmt: skip
     """Runs the cases in one sandbox; cases the run never reached are simply absent."""
     task_dir = workdir / "task"
-    _write_task(task_dir, cases, driver, package_name, isolation)
+    _write_task(task_dir, cases, driver, package_name)
+    run = run_task(task_dir, "runner.py", package_dir, package_name, limits, workdir, isolation)
+    outcome = RunOutcome({}, run.ended, run.returncode, run.stdout, run.stderr, run.seconds)
+    _parse_records(run.result, outcome)
+    shutil.rmtree(task_dir, ignore_errors=True)
+    return outcome
+
+
+@dataclass
+class TaskRun:
+    """How one sandboxed child ended, what it printed (capped) and its undecoded result stream."""
+
+    result: bytes
+    ended: str  # finished | timeout | cpu | memory | output | crashed
+    returncode: int | None
+    stdout: str
+    stderr: str
+    seconds: float
+
+
+def run_task(
+    task_dir: Path, script: str, package_dir: Path, package_name: str, limits: Limits, workdir: Path,
+    isolation: Isolation,
+) -> TaskRun:  # fmt: skip
+    """Runs `python -I -B <task>/<script> <task> <fd>` in the sandbox under `limits`.
+
+    `task_dir` holds the script, its task.json and inputs; the workspace path is added to
+    task.json here. Shared by the case runner and the notebook runner.
+    """
     task_root, work_root = (TASK_MOUNT, WORK_MOUNT) if isolation.kind == "bwrap" else (str(task_dir), None)
     read_fd, write_fd = os.pipe()
-    argv = [sys.executable, "-I", "-B", f"{task_root}/runner.py", task_root, str(write_fd)]
+    argv = [sys.executable, "-I", "-B", f"{task_root}/{script}", task_root, str(write_fd)]
     if isolation.kind == "bwrap":
         cmd = bwrap_command(task_dir, package_dir, package_name, limits, isolation.uid, argv)
         env, cwd = {}, None
@@ -87,6 +115,9 @@ def run_cases(
         work_root = str(_fallback_workspace(workdir, package_dir, package_name))
         cmd, env, cwd = argv, child_environment(limits), work_root
     _set_workspace(task_dir, work_root or WORK_MOUNT)
+    if isolation.uid is not None and isolation.kind != "bwrap":
+        for path in [task_dir, *task_dir.rglob("*")]:
+            os.chmod(path, 0o755 if path.is_dir() else 0o644)
     started = time.monotonic()
     proc = subprocess.Popen(
         cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=cwd,
@@ -95,15 +126,12 @@ def run_cases(
     os.close(write_fd)
     streams, ended, returncode = _collect(proc, read_fd, limits, started + limits.timeout_s)
     _reap(proc, isolation)
-    ended = _classify_end(ended, returncode, limits)
-    outcome = RunOutcome({}, ended, returncode, _text(streams["stdout"], limits), _text(streams["stderr"], limits),
-                         round(time.monotonic() - started, 3))  # fmt: skip
-    _parse_records(streams["result"], outcome)
-    shutil.rmtree(task_dir, ignore_errors=True)
-    return outcome
+    return TaskRun(bytes(streams["result"]), _classify_end(ended, returncode, limits), returncode,
+                   _text(streams["stdout"], limits), _text(streams["stderr"], limits),
+                   round(time.monotonic() - started, 3))  # fmt: skip
 
 
-def _write_task(task_dir: Path, cases: list[SandboxCase], driver: Path, package: str, isolation: Isolation) -> None:
+def _write_task(task_dir: Path, cases: list[SandboxCase], driver: Path, package: str) -> None:
     (task_dir / "inputs").mkdir(parents=True, exist_ok=True)
     here = Path(__file__).parent
     for name in RUNNER_FILES:
@@ -115,9 +143,6 @@ def _write_task(task_dir: Path, cases: list[SandboxCase], driver: Path, package:
         np.savez(task_dir / "inputs" / f"{file}.npz", **case.inputs)
         listing.append({"name": case.name, "task": case.task, "params": case.params, "file": file})
     (task_dir / "task.json").write_text(json.dumps({"package": package, "cases": listing}), encoding="utf-8")
-    if isolation.uid is not None and isolation.kind != "bwrap":
-        for path in [task_dir, *task_dir.rglob("*")]:
-            os.chmod(path, 0o755 if path.is_dir() else 0o644)
 
 
 def _set_workspace(task_dir: Path, workspace: str) -> None:
