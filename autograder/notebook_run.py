@@ -332,9 +332,10 @@ def _verdict(section: dict, nb: nbformat.NotebookNode, cells: dict[int, dict], e
     failing = next((i for i in sorted(cells) if cells[i]["status"] != "ok"), None)
     if events["fatal"] or not events["kernel"]:
         why = events["fatal"] or {"ename": f"sandbox {run.ended}", "evalue": _last_line(run.stderr)}
+        what = "the notebook runner failed" if events["kernel"] else "the grader could not start the notebook's kernel"
         section.update(status="error", log=run.stderr[-2000:],
-                       message=f"the grader could not start the notebook's kernel ({why['ename']}: {why['evalue']}); "
-                               "this is not the student's fault — regrade or grade by hand")  # fmt: skip
+                       message=f"{what} ({why['ename']}: {_first_line(why['evalue'])}); the notebook was not "
+                               "judged — regrade, or grade this item by hand")  # fmt: skip
         return
     if failing is not None:
         status = {"error": "failed", "timeout": "timeout", "dead": "crashed"}[cells[failing]["status"]]
@@ -358,7 +359,7 @@ def _killed(run: TaskRun, settings: NotebookSettings) -> tuple[str, str, str]:
         return "TotalTimeout", "timeout", f"the notebook ran past its total budget of {settings.total_timeout_s} s and was killed"
     if run.ended == "output":
         return "OutputFlood", "crashed", "the notebook wrote too much output outside its cells and was killed"
-    return "RunnerDied", "crashed", f"the notebook runner died ({_last_line(run.stderr) or f'exit code {run.returncode}'})"
+    return "RunnerDied", "crashed", f"the notebook runner was killed or died (exit code {run.returncode})"
 
 
 def _fail(section: dict, nb: nbformat.NotebookNode, index: int, header: dict, status: str) -> None:

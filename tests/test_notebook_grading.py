@@ -18,6 +18,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from autograder import notebook_run
 from autograder.assignment import AssignmentError, load_assignment
 from autograder.grade import GradeOptions, grade_zip
 from autograder.intake import read_submission
@@ -29,6 +30,7 @@ from autograder.notebook_run import (
     notebook_settings,
 )
 from autograder.sandbox.command import bwrap_path
+from autograder.sandbox.supervisor import TaskRun
 
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -268,6 +270,18 @@ def test_a_missing_notebook_scores_zero_and_runs_nothing(tmp_path):
     assert skipped["notebook"] is None and skipped["manual"][0]["score"] is None
 
 
+def test_a_sandbox_that_cannot_start_leaves_the_item_to_a_ta(tmp_path, monkeypatch):
+    def broken_sandbox(*args):
+        return TaskRun(b"", "crashed", 1, "", "bwrap: Creating new namespace failed: Operation not permitted", 0.1)
+
+    monkeypatch.setattr(notebook_run, "run_task", broken_sandbox)
+    assignment = make_assignment(tmp_path / "repo")
+    result = grade_zip(make_zip(tmp_path / "submit.zip", template_nb()), assignment, GradeOptions(seed=1))
+    section, item = result["notebook"], result["manual"][0]
+    assert section["status"] == "error" and "Creating new namespace failed" in section["message"]
+    assert item["score"] is None and "not judged" in item["comment"]
+
+
 # ---------------------------------------------------------------- runs in the sandbox
 
 
@@ -385,3 +399,11 @@ def test_a_kernel_ignoring_sigint_is_killed_at_the_total_budget(tmp_path):
     assert section["first_failure"]["index"] == 6 and "total budget of 10 s" in section["message"]
     assert section["cells_executed"] == 4 and "answer = 42" in texts(executed.cells[1])
     assert Path(artifacts["notebook_html"]).is_file()
+
+
+@needs_bwrap
+def test_a_dying_kernel_ends_the_run_with_its_cell(tmp_path):
+    nb = with_cells([("code", "import os\nos._exit(3)"), ("code", "print('never')")])
+    section, _, executed = run_notebook(tmp_path, nb, cell_timeout_s=20, total_timeout_s=60)
+    assert section["status"] == "crashed" and section["first_failure"]["error"] == "DeadKernelError"
+    assert section["first_failure"]["index"] == 6 and section["cells_executed"] == 5

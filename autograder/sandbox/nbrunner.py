@@ -18,6 +18,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NoReturn
 
 import nbformat
 from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
@@ -73,7 +74,7 @@ def _content_size(content: dict) -> int:
     return sum(len(str(line)) for line in content.get("traceback") or []) + 256
 
 
-def main(task_dir: str, result_fd: str) -> int:
+def main(task_dir: str, result_fd: str) -> NoReturn:
     _undumpable()
     task = json.loads((Path(task_dir) / "task.json").read_text(encoding="utf-8"))
     out = os.fdopen(int(result_fd), "wb", buffering=0)
@@ -90,7 +91,7 @@ def main(task_dir: str, result_fd: str) -> int:
     client.on_cell_executed = lambda cell, cell_index, execute_reply: client.reply.update(execute_reply or {})
     try:
         asyncio.run(_execute(client, task, out))
-    except Exception as exc:  # noqa: BLE001 - the kernel never started: the parent explains
+    except Exception as exc:  # noqa: BLE001 - the kernel did not start, or nbclient itself failed
         out.write(encode_frame({"event": "fatal", "error": _error(type(exc).__name__, str(exc))}))
     out.write(encode_frame({"event": "done"}))
     out.close()
@@ -178,4 +179,4 @@ def _undumpable() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1], sys.argv[2]))
+    main(sys.argv[1], sys.argv[2])
