@@ -241,16 +241,23 @@ def textbook(rule: str, w, dw, state, config, t):
 
 @pytest.mark.parametrize("rule", ["sgd", "sgd_momentum", "rmsprop", "adam"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_update_rules_match_the_textbook(rule, dtype):
+@pytest.mark.parametrize("shape", [(4, 5), (600, 300)])  # the larger one spans several blocks
+@pytest.mark.parametrize("transposed", [False, True])
+def test_update_rules_match_the_textbook(rule, dtype, shape, transposed):
     rng = np.random.default_rng(5)
-    w = rng.standard_normal((4, 5)).astype(dtype)
+    w = rng.standard_normal(shape).astype(dtype)
+    if transposed:  # a non-contiguous weight is still updated in place
+        w = w.T
     expected, state, config = w.astype(np.float64), {}, {"learning_rate": 1e-2}
     for t in range(1, 4):
-        dw = rng.standard_normal((4, 5)).astype(dtype)
+        dw = rng.standard_normal(w.shape).astype(dtype)
         next_w, config = getattr(optim, rule)(w, dw, config)
         assert next_w is w and next_w.dtype == dtype  # in place: no new weight-sized array
         expected, state = textbook(rule, expected, dw.astype(np.float64), state, config, t)
-        np.testing.assert_allclose(next_w, expected, rtol=1e-5 if dtype == np.float32 else 1e-12)
+        if dtype == np.float32:  # float32 rounding, relative to weights of size ~1
+            np.testing.assert_allclose(next_w, expected, rtol=1e-5, atol=1e-6)
+        else:
+            np.testing.assert_allclose(next_w, expected, rtol=1e-10, atol=1e-15)
         w = next_w
 
 

@@ -312,3 +312,67 @@ def test_max_pool_fast_on_a_transposed_view():
     dout = rng.standard_normal(out.shape)
     dx = max_pool_backward_fast(dout, cache)
     np.testing.assert_array_equal(dx, max_pool_backward_naive(dout, max_pool_forward_naive(x, pool_param)[1]))
+
+
+CONV_POOL_CASES = [  # x_shape, w_shape, conv stride, pad, pool_height, pool_width, pool stride
+    ((2, 3, 8, 8), (4, 3, 3, 3), 1, 1, 2, 2, 2),  # the network's layer: windows tile the output
+    ((2, 2, 7, 9), (3, 2, 3, 3), 1, 1, 2, 2, 2),  # odd output: the last row/column is not pooled
+    ((1, 2, 10, 10), (2, 2, 3, 3), 1, 0, 3, 3, 3),  # 3x3 windows, output 8x8: two rows left over
+    ((2, 2, 11, 9), (3, 2, 3, 2), 2, 1, 2, 2, 2),  # strided conv, non-square kernel
+    ((2, 2, 8, 8), (3, 2, 3, 3), 1, 1, 3, 3, 2),  # overlapping pool: the two layers one by one
+    ((2, 2, 8, 9), (3, 2, 3, 3), 1, 1, 2, 3, 3),  # rectangular pool
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(("x_shape", "w_shape", "stride", "pad", "ph", "pw", "pool_stride"), CONV_POOL_CASES)
+def test_conv_pool_fast_matches_naive(im2col_backend, x_shape, w_shape, stride, pad, ph, pw,
+                                      pool_stride, dtype):
+    rng = np.random.default_rng(13)
+    x = rng.standard_normal(x_shape).astype(dtype)
+    w = rng.standard_normal(w_shape).astype(dtype)
+    b = rng.standard_normal(w_shape[0]).astype(dtype)
+    conv_param = {"stride": stride, "pad": pad}
+    pool_param = {"pool_height": ph, "pool_width": pw, "stride": pool_stride}
+    out, cache = fast_layers.conv_pool_forward_fast(x, w, b, conv_param, pool_param)
+    as64 = [v.astype(np.float64) for v in (x, w, b)]
+    conv_out, conv_cache = conv_forward_naive(*as64, conv_param)
+    expected, pool_cache = max_pool_forward_naive(conv_out, pool_param)
+    assert_matches(out, expected, dtype)
+
+    dout = rng.standard_normal(out.shape).astype(dtype)
+    expected_grads = conv_backward_naive(max_pool_backward_naive(dout.astype(np.float64), pool_cache), conv_cache)
+    for grad, expected_grad in zip(fast_layers.conv_pool_backward_fast(dout, cache), expected_grads, strict=True):
+        assert_matches(grad, expected_grad, dtype)
+
+
+def test_conv_pool_fast_ties_go_to_the_first_maximum(im2col_backend):
+    """Zero filters make every conv output equal: each window's gradient goes to its first one."""
+    x = np.random.default_rng(0).standard_normal((1, 1, 4, 4))
+    w, b = np.zeros((1, 1, 1, 1)), np.ones(1)
+    conv_param, pool_param = {"stride": 1, "pad": 0}, {"pool_height": 2, "pool_width": 2, "stride": 2}
+    out, cache = fast_layers.conv_pool_forward_fast(x, w, b, conv_param, pool_param)
+    dout = np.array([[[[1.0, 2.0], [3.0, 4.0]]]])
+    _, dw, db = fast_layers.conv_pool_backward_fast(dout, cache)
+    np.testing.assert_array_equal(out, np.ones((1, 1, 2, 2)))
+    assert db[0] == 10.0
+    assert dw[0, 0, 0, 0] == pytest.approx(x[0, 0, 0::2, 0::2].ravel() @ [1.0, 2.0, 3.0, 4.0])
+
+
+@pytest.mark.parametrize(("padded_shape", "field", "stride", "block"), [
+    ((3, 2, 12, 12), (3, 3), 1, (1, 1)),
+    ((3, 2, 12, 12), (3, 3), 1, (2, 2)),
+    ((2, 3, 11, 13), (3, 2), 2, (2, 2)),
+    ((2, 1, 10, 9), (2, 3), 1, (3, 3)),
+])
+def test_compiled_im2col_equals_numpy_im2col(compiled_im2col, padded_shape, field, stride, block):
+    rng = np.random.default_rng(17)
+    x_padded = rng.standard_normal(padded_shape)
+    cols = im2col.im2col(x_padded, *field, stride, block)
+    np.testing.assert_array_equal(compiled_im2col.im2col_cython(x_padded, *field, stride, block), cols)
+    dcols = rng.standard_normal(cols.shape)
+    back = im2col.col2im(dcols, padded_shape, *field, stride, block)
+    np.testing.assert_allclose(compiled_im2col.col2im_cython(dcols, padded_shape, *field, stride, block),
+                               back, rtol=1e-12, atol=1e-12)
+    # col2im is the adjoint of im2col: <im2col(x), d> == <x, col2im(d)>
+    assert np.vdot(cols, dcols) == pytest.approx(np.vdot(x_padded, back), rel=1e-10)

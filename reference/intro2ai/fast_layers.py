@@ -23,7 +23,7 @@ using masked ufuncs (where=), which are several times slower on these strided vi
 
 import numpy as np
 
-from .im2col import conv_output_size
+from .im2col import column_grid, conv_output_size
 
 try:
     from .im2col_cython import col2im_cython as col2im
@@ -36,22 +36,42 @@ except ImportError:
     IM2COL_BACKEND = "numpy"
 
 
-def conv_forward_fast(x, w, b, conv_param):
-    """Fast conv forward pass; same inputs and outputs as conv_forward_naive (the cache differs)."""
+def _conv_columns(x, w, b, conv_param, block=(1, 1)):
+    """The conv output as an (F, columns) matrix in im2col's column order, and its cache."""
     N, C, H, W = x.shape
     F, _, HH, WW = w.shape
     stride, pad = conv_param["stride"], conv_param["pad"]
     dtype = np.result_type(x, w, b)
     x_padded = np.zeros((C, N, H + 2 * pad, W + 2 * pad), dtype=dtype)
     x_padded[:, :, pad:pad + H, pad:pad + W] = x.transpose(1, 0, 2, 3)
-    cols = im2col(x_padded, HH, WW, stride)
+    cols = im2col(x_padded, HH, WW, stride, block)
     w_mat = w.reshape(F, -1).astype(dtype, copy=False)
     out = w_mat @ cols
     out += b.astype(dtype, copy=False)[:, None]
-    H_out = conv_output_size(H + 2 * pad, HH, stride)
-    W_out = conv_output_size(W + 2 * pad, WW, stride)
-    out = out.reshape(F, N, H_out, W_out).transpose(1, 0, 2, 3)
-    cache = (x.shape, x_padded.shape, w_mat, w.shape, cols, conv_param)
+    cache = (x.shape, x_padded.shape, w_mat, w.shape, cols, conv_param, block)
+    return out, cache
+
+
+def _conv_columns_backward(dout_mat, cache, need_dx):
+    """(dx, dw, db) from the gradient of _conv_columns's (F, columns) output."""
+    x_shape, padded_shape, w_mat, w_shape, cols, conv_param, block = cache
+    stride, pad = conv_param["stride"], conv_param["pad"]
+    db = dout_mat.sum(axis=1)
+    dw = np.ascontiguousarray((cols @ dout_mat.T).T).reshape(w_shape)  # 1.6x faster than dout_mat @ cols.T
+    dx = None
+    if need_dx:
+        dcols = w_mat.T @ dout_mat
+        dx_padded = col2im(dcols, padded_shape, w_shape[2], w_shape[3], stride, block)
+        _, _, H, W = x_shape
+        dx = dx_padded[:, :, pad:pad + H, pad:pad + W].transpose(1, 0, 2, 3)
+    return dx, dw, db
+
+
+def conv_forward_fast(x, w, b, conv_param):
+    """Fast conv forward pass; same inputs and outputs as conv_forward_naive (the cache differs)."""
+    out, cache = _conv_columns(x, w, b, conv_param)
+    H_out, W_out = column_grid(cache[1], w.shape[2], w.shape[3], conv_param["stride"])
+    out = out.reshape(w.shape[0], x.shape[0], H_out, W_out).transpose(1, 0, 2, 3)
     return out, cache
 
 
@@ -61,19 +81,52 @@ def conv_backward_fast(dout, cache, need_dx=True):
     need_dx=False skips the input gradient (dx is None): a network's first layer never uses it,
     and it is a third of the layer's cost.
     """
-    x_shape, padded_shape, w_mat, w_shape, cols, conv_param = cache
-    stride, pad = conv_param["stride"], conv_param["pad"]
-    F = w_shape[0]
-    dout_mat = dout.transpose(1, 0, 2, 3).reshape(F, -1)
-    db = dout_mat.sum(axis=1)
-    dw = (dout_mat @ cols.T).reshape(w_shape)
-    dx = None
-    if need_dx:
-        dcols = w_mat.T @ dout_mat
-        dx_padded = col2im(dcols, padded_shape, w_shape[2], w_shape[3], stride)
-        _, _, H, W = x_shape
-        dx = dx_padded[:, :, pad:pad + H, pad:pad + W].transpose(1, 0, 2, 3)
-    return dx, dw, db
+    dout_mat = dout.transpose(1, 0, 2, 3).reshape(dout.shape[1], -1)
+    return _conv_columns_backward(dout_mat, cache, need_dx)
+
+
+def conv_pool_forward_fast(x, w, b, conv_param, pool_param):
+    """Conv followed by max pooling: the output of max_pool_forward_fast(conv_forward_fast(...)).
+
+    When the pool windows tile the conv output (stride equal to the pool size, as in the usual
+    2x2 pool of stride 2), im2col orders its columns by window offset, so the pool is an
+    elementwise maximum of contiguous blocks of the conv output, forwards and backwards
+    (3-4x faster than pooling the (N, F, H, W) output; conv outputs no window covers are not
+    computed). Other pools run the two layers one after the other.
+    """
+    ph, pw, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+    if stride != ph or stride != pw:
+        conv_out, conv_cache = conv_forward_fast(x, w, b, conv_param)
+        out, pool_cache = max_pool_forward_fast(conv_out, pool_param)
+        return out, ("separate", conv_cache, pool_cache)
+    conv_out, conv_cache = _conv_columns(x, w, b, conv_param, block=(ph, pw))
+    blocks = conv_out.reshape(conv_out.shape[0], ph * pw, -1)  # (F, window offset, N*P*Q)
+    pooled = blocks[:, 0].copy()
+    for k in range(1, ph * pw):
+        np.maximum(pooled, blocks[:, k], out=pooled)
+    P, Q = column_grid(conv_cache[1], w.shape[2], w.shape[3], conv_param["stride"], (ph, pw))
+    out = pooled.reshape(w.shape[0], x.shape[0], P, Q).transpose(1, 0, 2, 3)
+    return out, ("fused", conv_cache, (blocks, pooled))
+
+
+def conv_pool_backward_fast(dout, cache, need_dx=True):
+    """Backward pass of conv_pool_forward_fast: (dx, dw, db); need_dx as in conv_backward_fast."""
+    kind, conv_cache, pool_cache = cache
+    if kind == "separate":
+        return conv_backward_fast(max_pool_backward_fast(dout, pool_cache), conv_cache, need_dx)
+    blocks, pooled = pool_cache
+    dpooled = dout.transpose(1, 0, 2, 3).reshape(pooled.shape)
+    dblocks = np.empty_like(blocks, dtype=np.result_type(blocks, dout))
+    taken = np.zeros(pooled.shape, dtype=bool)
+    last = blocks.shape[1] - 1
+    for k in range(last + 1):  # offsets in row-major window order: ties go to the first maximum
+        first_max = blocks[:, k] == pooled
+        if k > 0:
+            first_max = first_max > taken
+        if k < last:
+            taken |= first_max
+        np.multiply(dpooled, first_max, out=dblocks[:, k])
+    return _conv_columns_backward(dblocks.reshape(blocks.shape[0], -1), conv_cache, need_dx)
 
 
 def _pool_windows(x, pool_param, out_shape):
