@@ -151,7 +151,35 @@ def bwrap_command(
         cmd += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID", "--", *setpriv_prefix(uid)]
     else:
         cmd += ["--unshare-user", "--uid", "65534", "--gid", "65534", "--"]
-    return cmd + argv
+    return cmd + rlimit_prefix(limits, uid) + argv
+
+
+def fallback_command(limits: Limits, uid: int | None, argv: list[str]) -> list[str]:
+    """Without bwrap: the same rlimits and uid drop, and nothing else."""
+    return (setpriv_prefix(uid) if uid is not None else []) + rlimit_prefix(limits, uid) + argv
+
+
+def rlimit_prefix(limits: Limits, uid: int | None) -> list[str]:
+    """`prlimit` sets the limits after the uid drop, just before Python starts.
+
+    Set by an exec'd tool rather than a `preexec_fn`, so the grader never runs Python code in a
+    forked copy of its threaded self. RLIMIT_NPROC counts per real uid, so it is set only for our
+    own sandbox uid (for any other uid it would count that user's unrelated processes).
+    """
+    mib = 1024 * 1024
+    cpu = (int(limits.timeout_s) + 1) * max(1, limits.blas_threads)
+    flags = [
+        f"--as={limits.memory_mb * mib}", f"--cpu={cpu}", f"--fsize={limits.file_size_mb * mib}",
+        f"--nofile={limits.open_files}", "--core=0",
+    ]  # fmt: skip
+    if uid is not None:
+        flags.append(f"--nproc={limits.processes}")
+    return [shutil.which("prlimit") or "/usr/bin/prlimit", *flags, "--"]
+
+
+def reap_command(uid: int) -> list[str]:
+    """Kills every process of a sandbox uid: `kill -1` as that uid reaches exactly those."""
+    return [*setpriv_prefix(uid), shutil.which("kill") or "/usr/bin/kill", "-s", "KILL", "--", "-1"]
 
 
 def _traversable_parents(path: str) -> list[str]:

@@ -9,8 +9,8 @@ past them the run is killed, so a flood can slow nothing but itself.
 from __future__ import annotations
 
 import json
+import math
 import os
-import resource
 import selectors
 import shutil
 import signal
@@ -31,6 +31,8 @@ from autograder.sandbox.command import (
     bwrap_command,
     bwrap_path,
     child_environment,
+    fallback_command,
+    reap_command,
 )
 
 RUNNER_FILES = ("runner.py", "protocol.py")
@@ -79,7 +81,7 @@ def run_cases(
     _write_task(task_dir, cases, driver, package_name)
     run = run_task(task_dir, "runner.py", package_dir, package_name, limits, workdir, isolation)
     outcome = RunOutcome({}, run.ended, run.returncode, run.stdout, run.stderr, run.seconds)
-    _parse_records(run.result, outcome)
+    _parse_records(run.result, outcome, max_frames=2 * len(cases) + 1)
     shutil.rmtree(task_dir, ignore_errors=True)
     return outcome
 
@@ -113,7 +115,7 @@ def run_task(
         env, cwd = {}, None
     else:
         work_root = str(_fallback_workspace(workdir, package_dir, package_name))
-        cmd, env, cwd = argv, child_environment(limits), work_root
+        cmd, env, cwd = fallback_command(limits, isolation.uid, argv), child_environment(limits), work_root
     _set_workspace(task_dir, work_root or WORK_MOUNT)
     if isolation.uid is not None and isolation.kind != "bwrap":
         for path in [task_dir, *task_dir.rglob("*")]:
@@ -121,7 +123,7 @@ def run_task(
     started = time.monotonic()
     proc = subprocess.Popen(
         cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=cwd,
-        pass_fds=(write_fd,), start_new_session=True, preexec_fn=_limiter(limits, isolation),
+        pass_fds=(write_fd,), start_new_session=True,
     )  # fmt: skip
     os.close(write_fd)
     streams, ended, returncode = _collect(proc, read_fd, limits, started + limits.timeout_s)
@@ -159,31 +161,6 @@ def _fallback_workspace(workdir: Path, package_dir: Path, package_name: str) -> 
     shutil.copytree(package_dir, work / package_name)
     os.chmod(work, 0o777)
     return work
-
-
-def _limiter(limits: Limits, isolation: Isolation):
-    """Runs in the forked child before exec: rlimits, then (without bwrap) the uid drop."""
-
-    def apply() -> None:
-        memory = limits.memory_mb * MiB
-        cpu = int(limits.timeout_s) + 1
-        caps = [
-            (resource.RLIMIT_AS, memory),
-            (resource.RLIMIT_CPU, cpu * max(1, limits.blas_threads)),
-            (resource.RLIMIT_FSIZE, limits.file_size_mb * MiB),
-            (resource.RLIMIT_NOFILE, limits.open_files),
-            (resource.RLIMIT_CORE, 0),
-        ]
-        if isolation.uid is not None:  # counted per real uid: only meaningful for our own uid
-            caps.append((resource.RLIMIT_NPROC, limits.processes))
-        for which, value in caps:
-            resource.setrlimit(which, (value, value))
-        if isolation.kind != "bwrap" and isolation.uid is not None:
-            os.setgroups([])
-            os.setgid(isolation.uid)
-            os.setuid(isolation.uid)
-
-    return apply
 
 
 def _collect(proc: subprocess.Popen, result_fd: int, limits: Limits, deadline: float) -> tuple[dict, str, int]:
@@ -246,21 +223,13 @@ def _kill(proc: subprocess.Popen) -> None:
 
 
 def _reap(proc: subprocess.Popen, isolation: Isolation) -> None:
-    """Kills whatever the student left running under its uid (daemons that escaped the group)."""
-    if isolation.uid is None:
-        return
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - child of fork
-        try:
-            os.setgid(isolation.uid)
-            os.setuid(isolation.uid)
-            for _ in range(3):
-                os.kill(-1, signal.SIGKILL)
-        except OSError:
-            pass
-        os._exit(0)
-    os.waitpid(pid, 0)
+    """Kills whatever the student left running under its uid (daemons that escaped the group).
 
+    An exec'd `setpriv ... kill -KILL -1`, never a Python fork: forking this threaded process
+    while another thread is inside BLAS deadlocks on OpenBLAS's fork handlers.
+    """
+    if isolation.uid is not None:
+        subprocess.run(reap_command(isolation.uid), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
 
 def _classify_end(ended: str, returncode: int, limits: Limits) -> str:
     if ended != "finished":
@@ -279,9 +248,13 @@ def _text(data: bytes, limits: Limits) -> str:
     return text
 
 
-def _parse_records(data: bytes, outcome: RunOutcome) -> None:
-    """Turns frames into records; a started case with no result is the one that hung or crashed."""
-    frames, problem = protocol.decode_frames(bytes(data))
+def _parse_records(data: bytes, outcome: RunOutcome, max_frames: int) -> None:
+    """Turns frames into records; a started case with no result is the one that hung or crashed.
+
+    The runner writes a start and a result frame per case and one final frame: frames beyond
+    that were forged by the student and are not read.
+    """
+    frames, problem = protocol.decode_frames(bytes(data), max_frames)
     outcome.problem = problem
     for frame in frames:
         header = frame.header
@@ -292,13 +265,22 @@ def _parse_records(data: bytes, outcome: RunOutcome) -> None:
             record = outcome.records[name]
             record.status = str(header.get("status", "error"))
             record.error = header.get("error") if isinstance(header.get("error"), dict) else None
-            record.seconds = float(header.get("seconds", 0.0)) if isinstance(header.get("seconds"), int | float) else 0.0
+            record.seconds = _seconds(header.get("seconds"))
             if frame.payload:
                 try:
                     record.arrays = protocol.npz_to_arrays(frame.payload)
                 except Exception as exc:  # noqa: BLE001 - any malformed payload is the child's fault
                     record.status = "error"
                     record.error = {"type": "ProtocolError", "message": f"unreadable outputs: {exc}", "traceback": ""}
+
+
+def _seconds(value: object) -> float:
+    """The child's own timing if it is a plain finite number (a forged 10**400 overflows float())."""
+    if isinstance(value, float) and math.isfinite(value):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**53:
+        return float(value)
+    return 0.0
 
 
 def _unfinished_status(ended: str) -> str:
