@@ -60,13 +60,20 @@ def bwrap_path() -> str | None:
 def isolation_for(uid: int | None) -> Isolation:
     if bwrap_path():
         return Isolation("bwrap", uid, None)
-    return Isolation(
-        "rlimits-only",
-        uid,
+    warning = (
         "bubblewrap (bwrap) is not available: student code ran with resource limits only, without "
         "namespaces: it could read world-readable files and use the network. Install the "
-        "'bubblewrap' package.",
+        "'bubblewrap' package."
     )
+    if uid is not None and not _reachable_by_others(Path(sys.executable)):
+        uid = None
+        warning += f" The Python runtime ({sys.executable}) is not readable by other users, so it also ran as root."
+    return Isolation("rlimits-only", uid, warning)
+
+
+def _reachable_by_others(path: Path) -> bool:
+    """Whether an unprivileged uid can run this interpreter (every parent folder world-searchable)."""
+    return all(os.stat(p).st_mode & 0o001 for p in [*path.resolve().parents, path.resolve()])
 
 
 def sandbox_uid(slot: int) -> int | None:
