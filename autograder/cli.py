@@ -182,3 +182,314 @@ def generate_command(assignment_name, check, zip_dir) -> None:
             click.echo(f"release zip: {build_release_zip(assignment, zip_dir)}")
     except AuthoringError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+@main.command("batch")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@assignment_option
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
+              help="Worker processes on this machine (default: one per core).")  # fmt: skip
+@click.option("--gradebook", "gradebook_url", default="gradebook.sqlite", show_default=True,
+              envvar="INTRO2AI_GRADEBOOK", help="SQLite file or SQLAlchemy URL. Env: INTRO2AI_GRADEBOOK.")  # fmt: skip
+@click.option("--seed", type=int, default=None,
+              help="Seed for the whole class's hidden cases (default: random, printed). Reuse it to resume.")  # fmt: skip
+@data_option
+@click.option("--no-training", is_flag=True, help="Leave out the 1-epoch training target.")
+@click.option("-q", "--question", "only", multiple=True, help="Grade only these question ids (repeatable).")
+@click.option("--no-notebook", is_flag=True, help="Do not execute the submitted notebooks.")
+@click.option("--scheduler", default=None, metavar="tcp://HOST:8786", help="Grade on this Dask cluster.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Grade on a new local Dask cluster of N worker processes.")  # fmt: skip
+@click.option("--results-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Also write each result document (and batch-summary.json) here.")  # fmt: skip
+def batch_command(folder, assignment_name, jobs, gradebook_url, seed, data, no_training, only, no_notebook,
+                  scheduler, workers, results_dir) -> None:  # fmt: skip
+    """Grade every submission in FOLDER: a Canvas or Moodle bulk download (unzipped) or <student id>.zip files.
+
+    Results go to the gradebook as they arrive; a submission already there with the same content,
+    assignment version and seed is skipped, so re-running with the same --seed resumes a batch.
+    Exit code 4 when any submission hit an internal fault, 130 when interrupted.
+    """
+    import contextlib
+    import secrets
+
+    from autograder import batch
+    from autograder.gradebook import open_gradebook
+
+    if scheduler and workers:
+        raise click.UsageError("give --scheduler or --workers, not both")
+    if jobs and (scheduler or workers):
+        raise click.UsageError("-j sets local worker processes; with Dask, size the cluster instead")
+    assignment = _assignment(assignment_name)
+    unknown = sorted(set(only) - {q.id for q in assignment.questions})
+    if unknown:
+        raise click.BadParameter(f"no question {', '.join(unknown)} in {assignment.id}", param_hint="-q/--question")
+    seed = secrets.randbelow(2**31) if seed is None else seed
+    artifacts = results_dir / "artifacts" if results_dir and not no_notebook and not scheduler else None
+    settings = batch.WorkerSettings(assignment.id, seed, data, tuple(only), ("train",) if no_training else (),
+                                    not no_notebook, artifacts)  # fmt: skip
+    with open_gradebook(gradebook_url) as gradebook:
+        report = batch.plan_batch(folder, assignment, gradebook, settings, results_dir)
+        click.echo(f"seed {seed} (re-run with --seed {seed} to resume); {len(report.pending)} to grade, "
+                   f"{len(report.outcomes)} already graded, {len(report.folder.unmapped)} unmapped")  # fmt: skip
+        with contextlib.ExitStack() as stack:
+            if scheduler or workers:
+                try:
+                    client = stack.enter_context(batch.dask_client(scheduler, workers))
+                except OSError as exc:
+                    raise click.ClickException(f"cannot reach the Dask scheduler {scheduler}: {exc}") from exc
+                backend = batch.dask_backend(client)
+            else:
+                backend = batch.local_pool(jobs or batch.usable_cores())
+            bar = stack.enter_context(click.progressbar(length=len(report.pending), label="grading", file=sys.stderr,
+                                                        show_pos=True, show_eta=True))  # fmt: skip
+            batch.run_batch(report, assignment, gradebook, backend, results_dir, on_outcome=lambda _: bar.update(1))
+    click.echo(batch.summary_text(report))
+    if report.interrupted:
+        sys.exit(130)
+    sys.exit(EXIT_INTERNAL if report.counts()["fault"] else EXIT_OK)
+
+
+# ---------------------------------------------------------------- student self-check (autograder/selfcheck.py)
+
+
+@main.command("check")
+@click.argument("working_copy", type=click.Path(exists=True, file_okay=False, path_type=Path), default=".")
+@click.option("-a", "--assignment", "assignment_name", default=None,
+              help="Assignment id (default: the one the starter code's public_expected.npz names).")  # fmt: skip
+@click.option("--with-training", is_flag=True,
+              help="Also run the training cases here, to see that they finish in time (their accuracy "
+                   "targets are checked after submission).")  # fmt: skip
+@data_option
+def check_command(working_copy, assignment_name, with_training, data) -> None:
+    """Run the public checks on your WORKING_COPY (the starter-code folder holding intro2ai/).
+
+    Same inputs, code and tolerances as the grader, run on your machine without a sandbox.
+    Hidden cases are graded after submission. Exit code 0 when the checks ran, whatever they
+    found; 1 when they could not run (the reason is printed).
+    """
+    from autograder.selfcheck import SelfCheckError, check_working_copy, render_check
+
+    def run():
+        try:
+            assignment = load_assignment(assignment_name) if assignment_name else None
+            return check_working_copy(working_copy, assignment, with_training, data, _progress_printer())
+        except (SelfCheckError, AssignmentError) as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    click.echo(render_check(_guarded(run)))
+
+
+# ---------------------------------------------------------------- staff: gradebook exports, manual grades, pages
+
+
+class AwareDateTime(click.ParamType):
+    """An ISO date-time with a timezone (late days must not depend on the grader's clock zone)."""
+
+    name = "DATETIME"
+
+    def convert(self, value, param, ctx):
+        from datetime import datetime
+
+        if isinstance(value, datetime):
+            return value
+        try:
+            when = datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith("Z") else value)
+        except ValueError:
+            self.fail(f"{value!r} is not an ISO date-time such as 2026-11-25T23:59+09:00", param, ctx)
+        if when.tzinfo is None:
+            self.fail(f"{value!r} has no timezone: write it like {value}+09:00", param, ctx)
+        return when
+
+
+staff_gradebook_option = click.option(
+    "--gradebook", "gradebook_url", default="gradebook.sqlite", show_default=True, envvar="INTRO2AI_GRADEBOOK",
+    help="SQLite file or SQLAlchemy URL (as for `grade batch`). Env: INTRO2AI_GRADEBOOK.",
+)  # fmt: skip
+POLICY_OPTIONS = (
+    click.option("--policy", "pick", type=click.Choice(["latest", "best"]), default="latest", show_default=True,
+                 help="Which attempt counts."),
+    click.option("--due", type=AwareDateTime(), default=None, help="Due date, e.g. 2026-11-25T23:59+09:00."),
+    click.option("--penalty-per-day", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+                 help="Fraction of the points lost per day started after --due."),
+    click.option("--cutoff", type=AwareDateTime(), default=None, help="Attempts submitted after this do not count."),
+)  # fmt: skip
+
+
+def policy_options(command):
+    for option in reversed(POLICY_OPTIONS):
+        command = option(command)
+    return command
+
+
+def _counted_scores(gradebook_url: str, assignment_id: str, pick, due, penalty_per_day, cutoff):
+    """The counted grades under the policy; a missing or unreadable gradebook is a one-line refusal."""
+    from autograder.gradebook import Policy
+
+    try:
+        policy = Policy(pick, due, penalty_per_day, cutoff)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    scores = _with_gradebook(gradebook_url, lambda gradebook: gradebook.counted_scores(assignment_id, policy))
+    if not scores:
+        raise click.ClickException(f"no attempts at {assignment_id} in the gradebook {gradebook_url}")
+    return scores
+
+
+def _with_gradebook(gradebook_url: str, action):
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from autograder.gradebook import open_gradebook
+
+    if "://" not in gradebook_url and not Path(gradebook_url).is_file():
+        raise click.ClickException(f"no gradebook at {gradebook_url} (record grades with `grade batch`, or give --gradebook)")
+    try:
+        with open_gradebook(gradebook_url) as gradebook:
+            return action(gradebook)
+    except SQLAlchemyError as exc:
+        reason = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or ["unknown error"])[0]
+        raise click.ClickException(f"cannot use the gradebook {gradebook_url}: {reason}") from exc
+
+
+def _warn(warnings) -> None:
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
+
+
+EXPORT_FORMATS = ("canvas", "moodle", "blackboard", "gradescope", "csv")
+
+
+@main.command("export")
+@staff_gradebook_option
+@click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), required=True, help="The LMS import format.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+              help="File to write (gradescope: a folder, one results.json-style file per student).")  # fmt: skip
+@assignment_option
+@click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="The LMS's own grade/roster export, to match students (required for canvas).")  # fmt: skip
+@click.option("--column-id", default=None, help="Canvas assignment id (required for canvas) or Blackboard column id.")
+@click.option("--title", default=None, help="Grade column title (default: the assignment's title).")
+@click.option("--identifier", type=click.Choice(["idnumber", "email"]), default="idnumber", show_default=True,
+              help="Moodle: which identifier column to write.")  # fmt: skip
+@click.option("--delimiter", type=click.Choice(["tab", "comma"]), default="tab", show_default=True,
+              help="Blackboard: tab-delimited UTF-16 (recommended) or comma-separated UTF-8.")  # fmt: skip
+@policy_options
+def export_command(gradebook_url, fmt, output, assignment_name, roster, column_id, title, identifier, delimiter,
+                   pick, due, penalty_per_day, cutoff) -> None:  # fmt: skip
+    """Write the gradebook's counted grades as an LMS import file; warnings go to stderr."""
+    import csv
+
+    if fmt == "canvas" and (roster is None or column_id is None):
+        raise click.UsageError("--format canvas needs --roster (Canvas's gradebook export) and --column-id")
+    title = title or _assignment(assignment_name).title
+    scores = _counted_scores(gradebook_url, assignment_name, pick, due, penalty_per_day, cutoff)
+    try:
+        warnings = _export(fmt, output, scores, roster, column_id, title, identifier, delimiter)
+    except (ValueError, UnicodeError, csv.Error, OSError) as exc:
+        raise click.ClickException(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from exc
+    _warn(warnings)
+    click.echo(f"wrote {output} ({fmt}, {len(scores)} students)")
+
+
+def _export(fmt, output, scores, roster, column_id, title, identifier, delimiter) -> list[str]:
+    from autograder.reports import blackboard, canvas, moodle, plain_csv
+
+    if fmt == "canvas":
+        return canvas.write_canvas(output, scores, roster, title, column_id)
+    if fmt == "moodle":
+        return moodle.write_moodle(output, scores, title, identifier, roster)
+    if fmt == "blackboard":
+        return blackboard.write_blackboard(output, scores, title, column_id, delimiter, roster)
+    if fmt == "gradescope":
+        return _export_gradescope(output, scores)
+    return plain_csv.write_plain_csv(output, scores)
+
+
+def _export_gradescope(folder: Path, scores) -> list[str]:
+    """One Gradescope results file per student, scored as counted (late policy, manual grades)."""
+    from autograder.reports.gradescope import write_gradescope
+    from autograder.reports.html import feedback_filename
+
+    warnings = []
+    for score in scores:
+        if score.result is None:
+            warnings.append(f"student {score.student!r}: no attempt counts ({score.status}); no file")
+            continue
+        name = Path(feedback_filename(score.result)).stem + ".json"
+        write_gradescope(folder / name, {**score.result, "score": score.score})
+    return warnings
+
+
+@main.command("manual")
+@click.argument("scores_csv", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@staff_gradebook_option
+@assignment_option
+@click.option("--grader", required=True, help="Your name, recorded with every grade.")
+def manual_command(scores_csv, gradebook_url, assignment_name, grader) -> None:
+    """Import manual scores and comments from SCORES_CSV, all or nothing.
+
+    Columns: student,item,score[,comment]. An item is a manual item id (e.g. filter_visualisation)
+    or a question id (its score then replaces the engine's); an empty score records only the comment.
+    """
+    import csv
+
+    def apply(gradebook):
+        try:
+            return gradebook.import_manual_csv(scores_csv, assignment_name, grader)
+        except (UnicodeError, csv.Error) as exc:
+            raise click.ClickException(f"{scores_csv}: not a readable UTF-8 CSV ({exc})") from exc
+
+    report = _with_gradebook(gradebook_url, apply)
+    if not report.ok:
+        for error in report.errors:
+            click.echo(f"  {error}", err=True)
+        raise click.ClickException(f"nothing imported: {len(report.errors)} problem(s) in {scores_csv}")
+    click.echo(f"imported {report.applied} manual grade(s) from {scores_csv} (grader {grader})")
+
+
+@main.command("report")
+@staff_gradebook_option
+@assignment_option
+@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for the pages.")  # fmt: skip
+@policy_options
+def report_command(gradebook_url, assignment_name, out_dir, pick, due, penalty_per_day, cutoff) -> None:
+    """Write each student's feedback page and the class summary (index.html) into OUTPUT."""
+    from autograder.reports.html import write_class_summary, write_feedback_pages
+
+    scores = _counted_scores(gradebook_url, assignment_name, pick, due, penalty_per_day, cutoff)
+    _warn(f"student {s.student!r}: no attempt counts ({s.status}); no page" for s in scores if s.result is None)
+    results = [s.result for s in scores if s.result is not None]
+    try:
+        pages = write_feedback_pages(results, out_dir)
+        summary = write_class_summary(results, out_dir / "index.html")
+    except OSError as exc:
+        raise click.ClickException(f"cannot write into {out_dir}: {exc.strerror or exc}") from exc
+    click.echo(f"wrote {len(pages)} feedback page(s) and the class summary {summary}")
+
+
+@main.command("gradescope-bundle")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("autograder.zip"),
+              show_default=True, help="Where to write the zip to upload to Gradescope.")  # fmt: skip
+@assignment_option
+@data_option
+@click.option("--no-training", is_flag=True, help="Leave out the 1-epoch training target.")
+@click.option("-q", "--question", "only", multiple=True, help="Grade only these question ids (repeatable).")
+@click.option("--no-notebook", is_flag=True, help="Do not execute the submitted notebook.")
+def gradescope_bundle_command(output, assignment_name, data, no_training, only, no_notebook) -> None:
+    """Build Gradescope's autograder.zip: setup.sh, run_autograder and a copy of this grader.
+
+    The options chosen here apply to every submission graded on Gradescope.
+    """
+    from autograder.gradescope_bundle import BundleOptions, build_bundle
+
+    assignment = _assignment(assignment_name)
+    unknown = sorted(set(only) - {q.id for q in assignment.questions})
+    if unknown:
+        raise click.BadParameter(f"no question {', '.join(unknown)} in {assignment.id}", param_hint="-q/--question")
+    options = BundleOptions(assignment.id, data, tuple(only), ("train",) if no_training else (), not no_notebook)
+    try:
+        path = build_bundle(output, options)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from exc
+    click.echo(f"wrote {path}: upload it as the autograder of a Gradescope programming assignment")
