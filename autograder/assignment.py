@@ -121,7 +121,8 @@ class Assignment:
 
     @property
     def max_score(self) -> float:
-        return sum(q.points for q in self.questions) + sum(m.points for m in self.manual)
+        """Points of the automatically graded questions; manual items carry their own maxima."""
+        return sum(q.points for q in self.questions)
 
     @property
     def driver_path(self) -> Path:

@@ -28,10 +28,20 @@ def render_result(result: dict[str, Any], colour: bool | None = None) -> str:
                  f"data {result['data']}   sandbox {result['sandbox']['kind']}   {result['duration_s']:.1f} s")  # fmt: skip
     if result["sandbox"].get("warning"):
         lines.append(click.style("WARNING: " + result["sandbox"]["warning"], fg="red", bold=True))
+    notebook = result.get("notebook")
+    if notebook:
+        lines.append(f"notebook: {_notebook_line(notebook)}")
     manual = [m for m in result.get("manual", []) if m["max_score"]]
     if manual:
-        lines.append("manual items (for a TA): " + ", ".join(f"{m['title']} /{_num(m['max_score'])}" for m in manual))
+        lines.append("separate items: " + ", ".join(
+            f"{m['title']} {'(TA)' if m['score'] is None else _num(m['score'])}/{_num(m['max_score'])}" for m in manual))  # fmt: skip
     return "\n".join(lines)
+
+
+def _notebook_line(notebook: dict[str, Any]) -> str:
+    if notebook.get("ran_cleanly"):
+        return f"ran cleanly ({notebook.get('cells_executed', '?')} cells, {notebook.get('elapsed_s', 0):.0f} s)"
+    return _short(f"{notebook.get('status', 'failed')}: {notebook.get('message', '')}", 120)
 
 
 def _worst(cases: list[dict[str, Any]]) -> str:
