@@ -15,6 +15,7 @@ from typing import Protocol
 
 from autograder.authoring.markers import AuthoringError, scan, strip_python
 from autograder.authoring.notebooks import student_notebook
+from autograder.selfcheck import public_expected_files
 
 ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
 # Local build products in a template folder: neither stale nor drift (they are git-ignored too).
@@ -156,6 +157,7 @@ def render_template(spec: ReleaseSpec) -> Rendered:
             "the template README is generated; do not release one",
         )
     files[README] = _readme(spec, sources)
+    files.update(public_expected_files(spec, files))  # `grade check` data: autograder/selfcheck.py
     return Rendered(dict(sorted(files.items())), tuple(stubs))
 
 
