@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import struct
+import zipfile
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,16 +42,29 @@ def arrays_to_npz(arrays: dict[str, np.ndarray]) -> bytes:
 
 
 def npz_to_arrays(payload: bytes) -> dict[str, np.ndarray]:
-    """Loads a child's payload; `allow_pickle=False` makes object arrays an error, never code."""
+    """Loads a child's payload; `allow_pickle=False` makes object arrays an error, never code.
+
+    Only stored (uncompressed) members, as `numpy.savez` writes them, are accepted: a Deflate
+    member could inflate a capped payload into gigabytes in the grader's own memory.
+    """
+    with zipfile.ZipFile(io.BytesIO(payload)) as archive:
+        packed = [info.filename for info in archive.infolist() if info.compress_type != zipfile.ZIP_STORED]
+    if packed:
+        raise ValueError(f"compressed members are not accepted ({', '.join(packed[:3])})")
     with np.load(io.BytesIO(payload), allow_pickle=False) as archive:
         return {name: archive[name] for name in archive.files}
 
 
-def decode_frames(data: bytes) -> tuple[list[Frame], str | None]:
-    """Splits a byte stream into frames; returns the frames read and why reading stopped early."""
+def decode_frames(data: bytes, max_frames: int | None = None) -> tuple[list[Frame], str | None]:
+    """Splits a byte stream into frames; returns the frames read and why reading stopped early.
+
+    `max_frames` bounds the work a flood of tiny forged frames can cause the reader.
+    """
     frames: list[Frame] = []
     offset = 0
     while offset < len(data):
+        if max_frames is not None and len(frames) >= max_frames:
+            return frames, f"more than {max_frames} frames in the result stream"
         if data[offset : offset + len(MAGIC)] != MAGIC:
             return frames, f"garbage in the result stream at byte {offset}"
         offset += len(MAGIC)
@@ -62,7 +76,7 @@ def decode_frames(data: bytes) -> tuple[list[Frame], str | None]:
             return frames, "truncated or oversized frame header"
         try:
             header = json.loads(data[offset : offset + head_len].decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        except (ValueError, RecursionError):  # bad UTF-8/JSON, huge int literals, deep nesting
             return frames, "unreadable frame header"
         if not isinstance(header, dict):
             return frames, "frame header is not an object"
