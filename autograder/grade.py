@@ -22,7 +22,14 @@ import numpy as np
 
 from autograder.assignment import Assignment, Case, Question, make_case
 from autograder.intake import Submission, UngradableSubmission, read_submission
-from autograder.judge import BUILTIN_JUDGES, Invalid, Verdict, explain_error, validate
+from autograder.judge import (
+    BUILTIN_JUDGES,
+    Invalid,
+    Verdict,
+    explain_error,
+    finite_extras,
+    validate,
+)
 from autograder.notebook_run import grade_notebook, notebook_settings, record_notebook
 from autograder.sandbox.command import isolation_for, sandbox_uid
 from autograder.sandbox.slots import sandbox_slot
@@ -237,7 +244,7 @@ def _verdict(case: Case, record: CaseRecord | None, prepared: tuple[dict, dict],
         verdict = _judge(case.judge, checks)(record.arrays, expected, case, context)
     except Invalid as exc:
         return CaseResult(case, False, "failed", message=str(exc))
-    except (ValueError, TypeError, KeyError, FloatingPointError) as exc:  # odd but valid-looking outputs
+    except (ValueError, TypeError, KeyError, IndexError, ArithmeticError) as exc:  # odd but valid-looking outputs
         return CaseResult(case, False, "error", message=f"the outputs could not be judged: {exc}")
     return _from_verdict(case, verdict)
 
@@ -249,7 +256,7 @@ def _judge(name: str, checks) -> Callable[..., Verdict]:
 def _from_verdict(case: Case, verdict: Verdict) -> CaseResult:
     return CaseResult(
         case, verdict.passed, "passed" if verdict.passed else "failed", verdict.metric, verdict.value,
-        verdict.threshold, verdict.message, verdict.extras or {},
+        verdict.threshold, verdict.message, finite_extras(verdict.extras or {}),
     )  # fmt: skip
 
 

@@ -77,6 +77,7 @@ BUILTIN_JUDGES: dict[str, Callable[..., Verdict]] = {
 }
 
 
+ERROR_MESSAGE_LIMIT = 1000  # characters of a child's exception message shown
 _HINTS: tuple[tuple[str, str], ...] = (
     (r"module 'numpy' has no attribute '(int|float|bool|object|complex|str)'\b",
      "np.{0} was removed from NumPy 1.24: use the builtin {0} (or np.{0}64)."),
@@ -90,10 +91,13 @@ _HINTS: tuple[tuple[str, str], ...] = (
 
 
 def explain_error(error: dict | None) -> str:
-    """One readable line for a child's exception, with a hint for the classic mistakes."""
+    """One readable line for a child's exception, with a hint for the classic mistakes.
+
+    Capped here as well as in the runner: a student can forge the error record itself.
+    """
     if not error:
         return "the code failed without an error message"
-    kind, message = str(error.get("type", "Error")), str(error.get("message", ""))
+    kind, message = str(error.get("type", "Error"))[:100], str(error.get("message", ""))[:ERROR_MESSAGE_LIMIT]
     if kind == "NotImplementedError":
         return "not implemented yet" + (f": {message}" if message else "")
     line = f"{kind}: {message}".strip().rstrip(":")
@@ -107,3 +111,14 @@ def explain_error(error: dict | None) -> str:
 def finite_or_none(value: float | None) -> float | None:
     """JSON has no NaN/inf: such measurements are reported as null."""
     return value if value is not None and math.isfinite(value) else None
+
+
+def finite_extras(value: Any) -> Any:
+    """A judge's extras (curves, accuracies) with every NaN/inf, at any depth, reported as null."""
+    if isinstance(value, float):
+        return finite_or_none(value)
+    if isinstance(value, dict):
+        return {key: finite_extras(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite_extras(item) for item in value]
+    return value
