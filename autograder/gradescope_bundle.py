@@ -30,13 +30,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from autograder.assignment import REPO_ROOT, load_assignment, tomllib
+from autograder.authoring.generate import ZIP_DATE_TIME
 
 CONFIG = "bundle.json"
 GRADER_DIR = "grader"
 TREE = ("autograder", "assignments", "reference", "student_template", "pyproject.toml", "README.md")
 SKIP = ("__pycache__", "*.pyc", "*.so", "*.c", "*.egg-info", "build", ".ipynb_checkpoints", ".pytest_cache",
         "public_expected.npz")  # fmt: skip  (the last is for `grade check` only)
-ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
 FAULT_OUTPUT = ("The autograder itself failed while grading this submission; this is not your fault. "
                 "Please tell the course staff, who can see the log and will regrade it.")  # fmt: skip
 
