@@ -170,7 +170,7 @@ def local_pool(jobs: int) -> Backend:
                 continue
             deaths[job] += 1
             if deaths[job] > RETRIES:
-                yield job, WorkerDied(f"the worker process died {deaths[job]} times grading this zip")
+                yield job, WorkerDied(f"the worker process died each of the {deaths[job]} times it graded this zip alone")
             else:
                 suspects.appendleft(job)
 
@@ -184,7 +184,7 @@ def _drain_pool(pending: deque[Job], worker: Worker, settings: WorkerSettings,
     running: dict[Future, Job] = {}
     try:
         while pending or running:
-            while pending and len(running) < jobs:  # one job per worker: a broken pool blames few
+            while pending and len(running) <= jobs:  # one queued ahead: no worker waits on us
                 job = pending.popleft()
                 try:
                     data = job.entry.path.read_bytes()
