@@ -36,18 +36,17 @@ except ImportError:
     IM2COL_BACKEND = "numpy"
 
 
-def _conv_columns(x, w, b, conv_param, block=(1, 1)):
-    """The conv output as an (F, columns) matrix in im2col's column order, and its cache."""
+def _conv_columns(x, w, conv_param, dtype, block=(1, 1)):
+    """The conv output without bias as an (F, columns) matrix in im2col's column order, and its
+    cache."""
     N, C, H, W = x.shape
     F, _, HH, WW = w.shape
     stride, pad = conv_param["stride"], conv_param["pad"]
-    dtype = np.result_type(x, w, b)
     x_padded = np.zeros((C, N, H + 2 * pad, W + 2 * pad), dtype=dtype)
     x_padded[:, :, pad:pad + H, pad:pad + W] = x.transpose(1, 0, 2, 3)
     cols = im2col(x_padded, HH, WW, stride, block)
     w_mat = w.reshape(F, -1).astype(dtype, copy=False)
     out = w_mat @ cols
-    out += b.astype(dtype, copy=False)[:, None]
     cache = (x.shape, x_padded.shape, w_mat, w.shape, cols, conv_param, block)
     return out, cache
 
@@ -69,7 +68,9 @@ def _conv_columns_backward(dout_mat, cache, need_dx):
 
 def conv_forward_fast(x, w, b, conv_param):
     """Fast conv forward pass; same inputs and outputs as conv_forward_naive (the cache differs)."""
-    out, cache = _conv_columns(x, w, b, conv_param)
+    dtype = np.result_type(x, w, b)
+    out, cache = _conv_columns(x, w, conv_param, dtype)
+    out += b.astype(dtype, copy=False)[:, None]
     H_out, W_out = column_grid(cache[1], w.shape[2], w.shape[3], conv_param["stride"])
     out = out.reshape(w.shape[0], x.shape[0], H_out, W_out).transpose(1, 0, 2, 3)
     return out, cache
@@ -92,20 +93,25 @@ def conv_pool_forward_fast(x, w, b, conv_param, pool_param):
     2x2 pool of stride 2), im2col orders its columns by window offset, so the pool is an
     elementwise maximum of contiguous blocks of the conv output, forwards and backwards
     (3-4x faster than pooling the (N, F, H, W) output; conv outputs no window covers are not
-    computed). Other pools run the two layers one after the other.
+    computed, and the bias is added after the pool, to a quarter of the values). The output is
+    C-contiguous. Other pools run the two layers one after the other.
     """
     ph, pw, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
     if stride != ph or stride != pw:
         conv_out, conv_cache = conv_forward_fast(x, w, b, conv_param)
         out, pool_cache = max_pool_forward_fast(conv_out, pool_param)
         return out, ("separate", conv_cache, pool_cache)
-    conv_out, conv_cache = _conv_columns(x, w, b, conv_param, block=(ph, pw))
-    blocks = conv_out.reshape(conv_out.shape[0], ph * pw, -1)  # (F, window offset, N*P*Q)
+    dtype = np.result_type(x, w, b)
+    conv_out, conv_cache = _conv_columns(x, w, conv_param, dtype, block=(ph, pw))
+    F, N = w.shape[0], x.shape[0]
+    blocks = conv_out.reshape(F, ph * pw, -1)  # (F, window offset, N*P*Q)
     pooled = blocks[:, 0].copy()
     for k in range(1, ph * pw):
         np.maximum(pooled, blocks[:, k], out=pooled)
     P, Q = column_grid(conv_cache[1], w.shape[2], w.shape[3], conv_param["stride"], (ph, pw))
-    out = pooled.reshape(w.shape[0], x.shape[0], P, Q).transpose(1, 0, 2, 3)
+    out = np.empty((N, F, P, Q), dtype=dtype)
+    np.add(pooled.reshape(F, N, P, Q).transpose(1, 0, 2, 3),
+           b.astype(dtype, copy=False)[:, None, None], out=out)
     return out, ("fused", conv_cache, (blocks, pooled))
 
 
