@@ -145,7 +145,7 @@ class _Member:
 
     @property
     def shown(self) -> str:
-        return _show(self.name)
+        return printable(self.name)
 
     @property
     def basename(self) -> str:
@@ -558,8 +558,9 @@ def _python_problem(data: bytes, filename: str) -> str | None:
 # ---------------------------------------------------------------- text
 
 
-def _show(name: str, limit: int = 160) -> str:
-    """A member name safe to print on one line: control characters escaped, length bounded."""
+def printable(name: str, limit: int = 160) -> str:
+    """A member name (or any text from a student) safe to print on one line: control characters
+    such as terminal escapes escaped, length bounded."""
     text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in name) or "(unnamed)"
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from autograder.intake import printable
+
 
 @dataclass(frozen=True)
 class Verdict:
@@ -93,11 +95,13 @@ _HINTS: tuple[tuple[str, str], ...] = (
 def explain_error(error: dict | None) -> str:
     """One readable line for a child's exception, with a hint for the classic mistakes.
 
-    Capped here as well as in the runner: a student can forge the error record itself.
+    Capped here as well as in the runner (a student can forge the error record itself), with
+    control characters escaped: the line reaches TAs' terminals and exports.
     """
     if not error:
         return "the code failed without an error message"
-    kind, message = str(error.get("type", "Error"))[:100], str(error.get("message", ""))[:ERROR_MESSAGE_LIMIT]
+    kind, raw = printable(str(error.get("type", "Error")), 100), str(error.get("message", ""))
+    message = printable(raw, ERROR_MESSAGE_LIMIT) if raw else ""
     if kind == "NotImplementedError":
         return "not implemented yet" + (f": {message}" if message else "")
     line = f"{kind}: {message}".strip().rstrip(":")

@@ -11,7 +11,8 @@ file of that name (the attack redefines a graded function, or runs at import), f
 - `limits`, `skip_groups`, `omit` (files left out of the zip), `runs` (grade the zip N times),
   `listener` (open a loopback port for `@PORT@`), `secrets` (a stealing attack: check the
   feedback for reference text and expected values), `ignored` (zip members intake must ignore),
-  `fallback` (also run without bubblewrap), `max_seconds`, `xfail` (a known, reported hole);
+  `fallback` (also run without bubblewrap), `printable` (no control characters in any message),
+  `max_seconds`, `xfail` (a known, reported hole);
 - hostile zips instead name a `zip` builder and the document `status`/`message`.
 
 Every case asserts: the grader finishes in bounded time, the result is a valid JSON document,
@@ -440,12 +441,17 @@ def check_document(result: dict, hw5: Assignment) -> None:
         assert max(map(len, messages)) <= MESSAGE_CAP, "a feedback message is not capped"
 
 
+def messages(result: dict) -> list[str]:
+    """Every one-line message of the document (the student's own output aside)."""
+    found = [result["message"]]
+    for question in result["questions"]:
+        found += [question["message"]] + [c["message"] for c in question["cases"]]
+    return found
+
+
 def feedback(result: dict) -> str:
     """Everything a student reads: captured output and every message."""
-    parts = [result["message"]]
-    for question in result["questions"]:
-        parts += [question["stdout"], question["message"]] + [c["message"] for c in question["cases"]]
-    return "\n".join(parts)
+    return "\n".join(messages(result) + [q["stdout"] for q in result["questions"]])
 
 
 def check_expectations(case: AttackCase, result: dict, hw5: Assignment, stolen: list[str]) -> None:
@@ -473,6 +479,8 @@ def check_expectations(case: AttackCase, result: dict, hw5: Assignment, stolen: 
         assert name in result["files"]["ignored"]
     text = feedback(result)
     assert not ESCAPE_LINE.search(text), ESCAPE_LINE.search(text) and text[:3000]
+    if spec.get("printable"):  # messages reach TAs' terminals and exports: no control characters
+        assert all(m.isprintable() for m in messages(result)), messages(result)
     for secret in ["def grade_zip", "def expect_conv_forward", ENV_TOKEN, DECOY_TOKEN] + (stolen if spec.get("secrets") else []):
         assert secret not in text, f"leaked: {secret!r}"
 
