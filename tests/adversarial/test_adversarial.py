@@ -500,8 +500,9 @@ def test_attack_is_contained(case, hw5, stolen_goods, used_uids, decoy, tmp_path
 
 @pytest.fixture
 def without_bwrap(monkeypatch):
-    """The rlimits-only fallback. As root it runs as a non-root grader would, under our own uid:
-    a dropped uid cannot reach an interpreter under /root or the grader's 0700 work folder."""
+    """The rlimits-only fallback, as a non-root grader (CI) runs it: under the grader's own uid.
+    As root the engine would drop to a sandbox uid, which cannot reach pytest's 0700 tmp_path
+    (nor, on this machine, an interpreter under /root)."""
     monkeypatch.setenv("AUTOGRADER_NO_BWRAP", "1")
     bwrap_path.cache_clear()
     if os.geteuid() == 0:
