@@ -170,7 +170,8 @@ def test_training_target_and_too_slow_network(tmp_path, hw5, monkeypatch):
     monkeypatch.setenv("INTRO2AI_MAX_TRAIN", "2500")
     easy = dataclasses.replace(hw5, data_targets={k: dataclasses.replace(t, train_accuracy=0.12)
                                                   for k, t in hw5.data_targets.items()})  # fmt: skip
-    result = grade(tmp_path, easy, reference_files(hw5), only=("Q5",), skip=("overfit",))
+    only_training = ("Q5", "gradcheck", "overfit")  # the other Q5 groups have their own tests
+    result = grade(tmp_path, easy, reference_files(hw5), only=("Q5",), skip=only_training)
     _, cases = cases_of(result, "Q5")
     train = next(c for c in cases if "training accuracy" in c["name"])
     assert train["passed"], train["message"]  # 50 Adam steps lift the reference well above chance (0.10)
@@ -183,13 +184,12 @@ def test_training_target_and_too_slow_network(tmp_path, hw5, monkeypatch):
     slow_cnn = mutate(slow_cnn, '        _, grads["W1"], grads["b1"] = conv_relu_pool_backward(dpooled, pool_cache, need_dx=False)\n',
                       NAIVE_BACKWARD)  # fmt: skip
     short = _with_case_limits(easy, "train", {"timeout_s": 4, "memory_mb": 4096})
-    result = grade(tmp_path, short, reference_files(hw5, cnn=slow_cnn), only=("Q5",), skip=("overfit",))
+    result = grade(tmp_path, short, reference_files(hw5, cnn=slow_cnn), only=("Q5",), skip=only_training)
     _, cases = cases_of(result, "Q5")
-    train = next(c for c in cases if "training accuracy" in c["name"])
+    assert [c["name"] for c in cases] == [train["name"]]
+    train = cases[0]
     assert train["status"] == "timeout"
     assert "fast layers" in train["message"]
-    gradients = next(c for c in cases if c["name"] == "gradients vs reference (seed cell 12)")
-    assert gradients["passed"]  # correct but slow: only the time-budgeted case is lost
 
 
 def _with_case_limits(assignment, group, limits):
