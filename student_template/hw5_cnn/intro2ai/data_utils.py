@@ -4,6 +4,24 @@
 (or the environment variable INTRO2AI_DATA): "embedded" (the default, made by
 `make_embedded_data`, needs no files), "cifar10" / "cifar10-subset" (the folder named by
 INTRO2AI_CIFAR_DIR) or any existing folder path holding the files of `cifar-10-batches-py`.
+
+The embedded data set (`make_embedded_data`) has ten classes of 3x32x32 images (EMBEDDED_CLASSES:
+five shapes, four striped/checked textures seen through a disc, pairs of blobs), each at a random
+position, size and (shapes) angle, drawn in a random grey level on a random grey background that
+share a random tint, plus a random brightness ramp and pixel noise. The class lies in local spatial
+structure that does not depend on position, which convolution learns; every class has the same
+expected colour and mean image, so a linear model on pixels is left with little to use. Images
+are generated in float32, 1000 at a time: 51,000 take about 3-4 s on the 2-core course machine.
+
+Measured on that machine (numpy 2.4, numpy im2col, one BLAS thread), default sizes, seed 0:
+
+* Seed cells 17-19 (ThreeLayerConvNet(weight_scale=0.001, hidden_dim=500, reg=0.001), Solver with
+  adam, learning rate 1e-3, batch 50, one epoch, np.random.seed(231)): on 49,000 training
+  images, accuracy 0.763 on all training images, 0.770 validation, 0.756 test (128 s, peak RSS
+  0.76 GiB). On the first 10,000 (200 iterations): 0.548 training, 0.561 validation.
+* Softmax regression on the mean-subtracted, standardised pixels (adam 1e-3, batch 50,
+  reg 1e-3): 0.174 training / 0.147 validation after one epoch, 0.193 / 0.147 after five.
+* Nearest mean colour (of the ten class-mean RGB colours): 0.112 validation; chance is 0.10.
 """
 
 from __future__ import annotations
@@ -72,14 +90,12 @@ def _check_folder(root: Path) -> None:
         )
 
 
-def _load_nchw(root: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """All batches of a folder as uint8 NCHW arrays (the files' own layout, so no transpose)."""
+def _load_parts(root: Path) -> tuple[list[np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
+    """A folder's training batches (list of uint8 NCHW arrays), their labels, the test batch."""
     _check_folder(root)
     train = [_read_batch(root / n) for n in TRAIN_BATCHES]
     X_test, y_test = _read_batch(root / TEST_BATCH)
-    X_train = np.concatenate([X for X, _ in train])
-    y_train = np.concatenate([y for _, y in train])
-    return X_train, y_train, X_test, y_test
+    return [X for X, _ in train], np.concatenate([y for _, y in train]), X_test, y_test
 
 
 def load_CIFAR10(root: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -88,7 +104,8 @@ def load_CIFAR10(root: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.nd
     X are uint8 (N, 32, 32, 3) (cs231n's layout; a transposed view of the files' NCHW rows),
     y are int64. Raises FileNotFoundError naming the folder when batch files are missing.
     """
-    X_train, y_train, X_test, y_test = _load_nchw(Path(root))
+    parts, y_train, X_test, y_test = _load_parts(Path(root))
+    X_train = np.concatenate(parts)
     return X_train.transpose(0, 2, 3, 1), y_train, X_test.transpose(0, 2, 3, 1), y_test
 
 
@@ -169,20 +186,32 @@ def _split_sizes(root: Path, available: int, test_available: int, num_training: 
     return n_train, n_test
 
 
+def _float_rows(parts: list[np.ndarray], start: int, stop: int) -> np.ndarray:
+    """Rows [start, stop) of the parts laid end to end, as float32, without concatenating them."""
+    out = np.empty((stop - start, *parts[0].shape[1:]), np.float32)
+    offset = 0
+    for part in parts:
+        lo, hi = max(start, offset), min(stop, offset + len(part))
+        if lo < hi:
+            out[lo - start : hi - start] = part[lo - offset : hi - offset]
+        offset += len(part)
+    return out
+
+
 def _cifar_splits(root: Path, num_training: int, num_validation: int,
                   num_test: int) -> dict[str, np.ndarray]:
     """cs231n's split of a folder: validation rows follow the training rows, as float32 NCHW."""
-    X_all, y_all, X_te, y_te = _load_nchw(root)
-    n_train, n_test = _split_sizes(root, len(y_all), len(y_te), num_training,
+    parts, y_all, X_test, y_test = _load_parts(root)
+    n_train, n_test = _split_sizes(root, len(y_all), len(y_test), num_training,
                                    num_validation, num_test)
-    val = slice(n_train, n_train + num_validation)
+    n_seen = n_train + num_validation
     return {
-        "X_train": X_all[:n_train].astype(np.float32),
+        "X_train": _float_rows(parts, 0, n_train),
         "y_train": y_all[:n_train].copy(),
-        "X_val": X_all[val].astype(np.float32),
-        "y_val": y_all[val].copy(),
-        "X_test": X_te[:n_test].astype(np.float32),
-        "y_test": y_te[:n_test].copy(),
+        "X_val": _float_rows(parts, n_train, n_seen),
+        "y_val": y_all[n_train:n_seen].copy(),
+        "X_test": X_test[:n_test].astype(np.float32),
+        "y_test": y_test[:n_test].copy(),
     }
 
 
@@ -228,6 +257,10 @@ EMBEDDED_CLASSES = (
 _CHUNK = 1000  # images per random stream; fixed so that a smaller set is a prefix of a larger one
 _STREAMS = {"train": 0, "val": 1, "test": 2}
 _PIX_Y, _PIX_X = np.mgrid[0:32, 0:32].astype(np.float32) + np.float32(0.5)
+_TRIANGLE_NORMALS = [  # outward edge normals of an equilateral triangle
+    (np.float32(np.cos(a)), np.float32(np.sin(a))) for a in np.pi * np.array([0.5, 7 / 6, 11 / 6])
+]
+Params = dict[str, np.ndarray]  # per-image parameters of one class, each shaped (n, 1, 1)
 
 
 def _fill(sdf: np.ndarray) -> np.ndarray:
@@ -241,46 +274,45 @@ def _stripes(t: np.ndarray, period: np.ndarray, phase: np.ndarray) -> np.ndarray
     return np.clip(0.5 + wave, 0.0, 1.0, out=wave)
 
 
-def _window(u: np.ndarray, v: np.ndarray, p: dict) -> np.ndarray:
+def _window(u: np.ndarray, v: np.ndarray, p: Params) -> np.ndarray:
     """The disc a texture is shown through, a little larger than the shapes."""
     return _fill(np.hypot(u, v) - 1.3 * p["scale"])
 
 
-def _disc(u, v, p):
+def _disc(u: np.ndarray, v: np.ndarray, p: Params) -> np.ndarray:
     return _fill(np.hypot(u, v) - p["scale"])
 
 
-def _ring(u, v, p):
+def _ring(u: np.ndarray, v: np.ndarray, p: Params) -> np.ndarray:
     width = np.maximum(1.5, 0.3 * p["scale"])
     return _fill(np.abs(np.hypot(u, v) - (p["scale"] - width / 2)) - width / 2)
 
 
-def _square(u, v, p):
+def _square(u: np.ndarray, v: np.ndarray, p: Params) -> np.ndarray:
     return _fill(np.maximum(np.abs(u), np.abs(v)) - 0.85 * p["scale"])
 
 
-def _cross(u, v, p):
+def _cross(u: np.ndarray, v: np.ndarray, p: Params) -> np.ndarray:
     s, half = p["scale"], 0.3 * p["scale"]
     au, av = np.abs(u), np.abs(v)
     return _fill(np.minimum(np.maximum(au - s, av - half), np.maximum(av - s, au - half)))
 
 
-def _triangle(u, v, p):
-    normals = [(np.float32(np.cos(a)), np.float32(np.sin(a))) for a in np.pi * np.array([0.5, 7 / 6, 11 / 6])]
-    reach = np.maximum.reduce([u * cx + v * cy for cx, cy in normals])
+def _triangle(u: np.ndarray, v: np.ndarray, p: Params) -> np.ndarray:
+    reach = np.maximum.reduce([u * nx + v * ny for nx, ny in _TRIANGLE_NORMALS])
     return _fill(reach - 0.6 * p["scale"])
 
 
-def _oriented_stripes(u, v, p):
+def _oriented_stripes(u: np.ndarray, v: np.ndarray, p: Params) -> np.ndarray:
     return _stripes(v, p["period"], p["phase"]) * _window(u, v, p)
 
 
-def _checker(u, v, p):
+def _checker(u: np.ndarray, v: np.ndarray, p: Params) -> np.ndarray:
     a, b = _stripes(u, p["period"], p["phase"]), _stripes(v, p["period"], p["phase2"])
     return (a + b - 2 * a * b) * _window(u, v, p)
 
 
-def _blob_pair(u, v, p):
+def _blob_pair(u: np.ndarray, v: np.ndarray, p: Params) -> np.ndarray:
     d, r = 0.85 * p["scale"], 0.45 * p["scale"]
     return _fill(np.minimum(np.hypot(u - d, v), np.hypot(u + d, v)) - r)
 
@@ -297,7 +329,7 @@ def _chunk_params(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
     """Random placement, size, texture, colour and noise of n images (classes balanced)."""
     # Foreground and background grey levels are both uniform on 0..255 and differ by 64..192;
     # a shared random tint colours both. So every class has the same expected colour and mean
-    # image (a linear model on pixels sees no class signal), while the edges stay strong.
+    # image (no first-order signal for a linear model on pixels), while the edges stay strong.
     level_bg = rng.uniform(0, 256, n)
     level_fg = (level_bg + rng.uniform(64, 192, n)) % 256
     tint = rng.uniform(-40, 40, (n, 3))
@@ -321,8 +353,8 @@ def _coverage(p: dict[str, np.ndarray]) -> np.ndarray:
         idx = np.flatnonzero(p["label"] == label)
         q = {k: v[idx].astype(np.float32).reshape(-1, 1, 1) for k, v in p.items() if v.ndim == 1}
         if angles is not None:
-            q["angle"] = np.asarray(angles, np.float32)[p["pick"][idx] % len(angles)].reshape(-1, 1, 1)
-            q["angle"] += q["jitter"]
+            base = np.asarray(angles, np.float32)[p["pick"][idx] % len(angles)]
+            q["angle"] = base.reshape(-1, 1, 1) + q["jitter"]
         dx, dy = _PIX_X - q["cx"], _PIX_Y - q["cy"]
         cos, sin = np.cos(q["angle"]), np.sin(q["angle"])
         cover[idx] = shape(dx * cos + dy * sin, dy * cos - dx * sin, q)

@@ -3,8 +3,8 @@
 from .fast_layers import (
     conv_backward_fast,
     conv_forward_fast,
-    max_pool_backward_fast,
-    max_pool_forward_fast,
+    conv_pool_backward_fast,
+    conv_pool_forward_fast,
 )
 from .layers import affine_backward, affine_forward, relu_backward, relu_forward
 
@@ -73,12 +73,11 @@ def conv_relu_pool_forward(x, w, b, conv_param, pool_param):
 
     The ReLU is applied after the pool: max-pooling and ReLU commute (both are monotone), so
     the output and the gradients are those of conv-relu-pool, and the ReLU touches a quarter
-    of the values.
+    of the values. conv_pool_forward_fast fuses the conv and the pool.
     """
-    a, conv_cache = conv_forward_fast(x, w, b, conv_param)
-    s, pool_cache = max_pool_forward_fast(a, pool_param)
+    s, conv_pool_cache = conv_pool_forward_fast(x, w, b, conv_param, pool_param)
     out, relu_cache = relu_forward(s)
-    cache = (conv_cache, pool_cache, relu_cache)
+    cache = (conv_pool_cache, relu_cache)
     return out, cache
 
 
@@ -87,8 +86,7 @@ def conv_relu_pool_backward(dout, cache, need_dx=True):
 
     need_dx=False skips the input gradient (dx is None), for a network's first layer.
     """
-    conv_cache, pool_cache, relu_cache = cache
+    conv_pool_cache, relu_cache = cache
     ds = relu_backward(dout, relu_cache)
-    da = max_pool_backward_fast(ds, pool_cache)
-    dx, dw, db = conv_backward_fast(da, conv_cache, need_dx=need_dx)
+    dx, dw, db = conv_pool_backward_fast(ds, conv_pool_cache, need_dx=need_dx)
     return dx, dw, db

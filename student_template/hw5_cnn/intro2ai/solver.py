@@ -1,10 +1,28 @@
 """Solver: trains a classification model with minibatch updates (the cs231n Solver API)."""
 
+import ctypes
 import pickle
+import platform
 
 import numpy as np
 
 from . import optim
+
+
+def keep_freed_memory() -> bool:
+    """Ask glibc's malloc to keep freed memory for reuse instead of handing it back to the OS.
+
+    Every training step allocates and frees the same large temporaries (the im2col matrix, the
+    weight gradients); by default glibc unmaps each one on free and the next step page-faults
+    it back in, which on the course machine costs a fifth of a step (71 -> 55 ms per batch of
+    50, single-threaded). Process-wide; the peak memory is unchanged. Returns whether it
+    applied (only on glibc).
+    """
+    if platform.libc_ver()[0] != "glibc":
+        return False
+    libc = ctypes.CDLL(None)
+    m_trim_threshold, m_mmap_max = -1, -4  # from glibc's malloc.h
+    return bool(libc.mallopt(m_mmap_max, 0)) and bool(libc.mallopt(m_trim_threshold, 2**31 - 1))
 
 
 class Solver:
@@ -143,6 +161,7 @@ class Solver:
         self.print_every = print_every
         self.verbose = verbose
 
+        keep_freed_memory()
         self._reset()
 
     def _reset(self):

@@ -75,7 +75,7 @@ class ThreeLayerConvNet:
         """
         Evaluate loss and gradient for the three-layer convolutional network.
 
-        Input / output: Same API as TwoLayerNet in fc_net.py.
+        Input / output: the same API as the fully-connected nets of the earlier assignments.
         - X: Array of input data of shape (N, C, H, W); it is cast to the model's dtype.
         - y: Array of labels, of shape (N,). y[i] gives the label for X[i].
 
