@@ -7,13 +7,14 @@ crash, hang or hostile output costs the cases it touches; the run always ends in
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 import shutil
 import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -73,7 +74,6 @@ class GradingContext:
     assignment: Assignment
     seed: int
     data: str | None
-    cache: dict[str, Any] = field(default_factory=dict)
 
     @property
     def data_source(self) -> str:
@@ -86,9 +86,10 @@ def grade_zip(zip_path: Path, assignment: Assignment, options: GradeOptions) -> 
     seed = options.seed if options.seed is not None else secrets.randbelow(2**31)
     owns_workdir = options.workdir is None
     workdir = Path(tempfile.mkdtemp(prefix="grade-")) if owns_workdir else options.workdir
+    workdir.chmod(0o711)  # a dropped sandbox uid may pass through (rlimits-only fallback), never list it
     common = {
         "submission": zip_path.name, "student": options.student, "seed": seed,
-        "started_at": started.isoformat(timespec="seconds"), "sandbox": isolation_for(None).describe(),
+        "started_at": started.isoformat(timespec="seconds"), "sandbox": _sandbox_summary(assignment),
     }  # fmt: skip
     try:
         try:
@@ -243,7 +244,7 @@ def _prepare(case: Case, qindex: int, cindex: int, context: GradingContext, chec
 def _verdict(case: Case, record: CaseRecord | None, prepared: tuple[dict, dict], context: GradingContext,
              checks, limits) -> CaseResult:  # fmt: skip
     if record is None:
-        return CaseResult(case, False, "error", message="not run: earlier cases in its group kept hanging")
+        return CaseResult(case, False, "error", message="not run: the sandbox hung or died on earlier cases of its group")
     if record.status in UNFINISHED_MESSAGES:
         message = UNFINISHED_MESSAGES[record.status].format(limit=limits.timeout_s, memory=limits.memory_mb)
         if record.status == "timeout" and case.timeout_hint:
@@ -296,6 +297,17 @@ def _build_workspace(submission: Submission, assignment: Assignment, target: Pat
     for path in [target, *target.rglob("*")]:
         path.chmod(0o755 if path.is_dir() else 0o644)
     return package
+
+
+def _sandbox_summary(assignment: Assignment) -> dict[str, Any]:
+    """What isolation the run had and the default limits (cases may raise their own, e.g. training)."""
+    isolation = isolation_for(sandbox_uid(0))
+    return {
+        "kind": isolation.kind,
+        "warning": isolation.warning,
+        "unprivileged_uid": isolation.uid is not None or os.geteuid() != 0,
+        "limits": asdict(assignment.limits),
+    }
 
 
 def _files_summary(submission: Submission) -> dict[str, Any]:
