@@ -86,6 +86,7 @@ def grade_zip(zip_path: Path, assignment: Assignment, options: GradeOptions) -> 
     seed = options.seed if options.seed is not None else secrets.randbelow(2**31)
     owns_workdir = options.workdir is None
     workdir = Path(tempfile.mkdtemp(prefix="grade-")) if owns_workdir else options.workdir
+    workdir.mkdir(parents=True, exist_ok=True)
     workdir.chmod(0o711)  # a dropped sandbox uid may pass through (rlimits-only fallback), never list it
     common = {
         "submission": zip_path.name, "student": options.student, "seed": seed,
