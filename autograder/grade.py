@@ -32,6 +32,7 @@ from autograder.judge import (
     validate,
 )
 from autograder.notebook_run import grade_notebook, notebook_settings, record_notebook
+from autograder.sandbox.cgroup import cgroup_version
 from autograder.sandbox.command import isolation_for, sandbox_uid
 from autograder.sandbox.slots import sandbox_slot
 from autograder.sandbox.supervisor import CaseRecord, SandboxCase, run_cases
@@ -307,6 +308,7 @@ def _sandbox_summary(assignment: Assignment) -> dict[str, Any]:
         "kind": isolation.kind,
         "warning": isolation.warning,
         "unprivileged_uid": isolation.uid is not None or os.geteuid() != 0,
+        "memory_cgroup": cgroup_version(),
         "limits": asdict(assignment.limits),
     }
 

@@ -24,6 +24,7 @@ import numpy as np
 
 from autograder.assignment import Limits
 from autograder.sandbox import protocol
+from autograder.sandbox.cgroup import slot_cgroup
 from autograder.sandbox.command import (
     TASK_MOUNT,
     WORK_MOUNT,
@@ -120,13 +121,19 @@ def run_task(
     if isolation.uid is not None and isolation.kind != "bwrap":
         for path in [task_dir, *task_dir.rglob("*")]:
             os.chmod(path, 0o755 if path.is_dir() else 0o644)
+    cgroup = slot_cgroup(isolation.uid, limits.memory_mb, limits.processes) if isolation.uid is not None else None
+    oom_before = cgroup.oom_kills() if cgroup else 0
     started = time.monotonic()
     proc = subprocess.Popen(
-        cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=cwd,
-        pass_fds=(write_fd,), start_new_session=True,
+        (cgroup.enter_prefix() if cgroup else []) + cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, env=env, cwd=cwd, pass_fds=(write_fd,), start_new_session=True,
     )  # fmt: skip
     os.close(write_fd)
     streams, ended, returncode = _collect(proc, read_fd, limits, started + limits.timeout_s)
+    if cgroup:
+        cgroup.kill_all()
+        if cgroup.oom_kills() > oom_before and ended == "finished":
+            ended = "memory"
     _reap(proc, isolation)
     return TaskRun(bytes(streams["result"]), _classify_end(ended, returncode, limits), returncode,
                    _text(streams["stdout"], limits), _text(streams["stderr"], limits),
