@@ -264,14 +264,17 @@ def _dask_value(future: Any) -> dict | BaseException:
 @contextlib.contextmanager
 def dask_client(scheduler: str | None = None, workers: int | None = None) -> Iterator[Any]:
     """A client of the cluster at `scheduler`, or of a new local cluster of `workers` processes."""
+    import dask
     from distributed import Client, LocalCluster
 
     if scheduler:
         with Client(scheduler) as client:
             yield client
         return
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster, Client(cluster) as client:  # fmt: skip
+    with dask.config.set({"distributed.worker.profile.enabled": False}):  # its sampling costs CPU grading needs
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                               dashboard_address=None)  # fmt: skip
+    with cluster, Client(cluster) as client:
         yield client
 
 
