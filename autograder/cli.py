@@ -144,14 +144,16 @@ def demo_command(assignment_name, data, no_training, workdir) -> None:
     from autograder.reports.terminal import render_result
 
     assignment = _assignment(assignment_name)
-    zip_path = pack(assignment, assignment.reference_dir, workdir / "reference_submit.zip", require_notebook=False).path
+    zip_path = pack(assignment, assignment.reference_dir, workdir / "reference_submit.zip", unrun_notebook=True).path
     click.echo(f"packed the reference solution into {zip_path}; grading it (data: {data or assignment.data_default}) ...")
     options = GradeOptions(data=data, skip_groups=("train",) if no_training else (), parallel=2,
-                           progress=_progress_printer())  # fmt: skip
+                           progress=_progress_printer(), artifacts_dir=workdir / "artifacts")  # fmt: skip
     result = _guarded(lambda: grade_zip(zip_path, assignment, options))
     (workdir / "reference_result.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
     click.echo(render_result(result))
     click.echo(f"result document: {workdir / 'reference_result.json'}")
+    for name, path in result.get("artifacts", {}).items():
+        click.echo(f"{name}: {path}")
     sys.exit(EXIT_UNGRADABLE if result["status"] == "ungradable" else EXIT_OK)
 
 

@@ -30,8 +30,13 @@ class Packed:
     skipped: tuple[str, ...]
 
 
-def pack(assignment: Assignment, working_copy: Path, out: Path, require_notebook: bool = True) -> Packed:
-    """Checks each file (present, compiles, notebook executed and saved) and writes the zip."""
+def pack(
+    assignment: Assignment, working_copy: Path, out: Path, require_notebook: bool = True, unrun_notebook: bool = False
+) -> Packed:
+    """Checks each file (present, compiles, notebook executed and saved) and writes the zip.
+
+    `unrun_notebook` packs a notebook that was never run (the demo grades the reference one).
+    """
     chosen: dict[str, Path] = {}
     skipped: list[str] = []
     for spec in assignment.files:
@@ -44,7 +49,8 @@ def pack(assignment: Assignment, working_copy: Path, out: Path, require_notebook
                 raise PackError(f"{spec.dest} is missing from {working_copy} — save your work there and pack again")
             skipped.append(spec.dest)
             continue
-        _check(path, spec.kind, spec.dest)
+        if not (spec.kind == "notebook" and unrun_notebook):
+            _check(path, spec.kind, spec.dest)
         chosen[spec.dest] = path
     digests = {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in chosen.items()}
     manifest = {"assignment": assignment.id, "version": assignment.version, "files": digests}

@@ -52,7 +52,7 @@ def _worst(cases: list[dict[str, Any]]) -> str:
     failing = [c for c in measured if not c["passed"]] or measured
     worst = max(failing, key=lambda c: _badness(c))
     op = "≥" if worst["metric"] and "accuracy" in worst["metric"] else "≤"
-    return f"{worst['value']:.2e} (need {op} {worst['threshold']:.0e})" if op == "≤" else \
+    return f"{worst['value']:.2e} (need {op} {worst['threshold']:.2g})" if op == "≤" else \
         f"{worst['value']:.3f} (need {op} {worst['threshold']:.2f})"  # fmt: skip
 
 
