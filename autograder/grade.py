@@ -290,7 +290,7 @@ def _build_workspace(submission: Submission, assignment: Assignment, target: Pat
     package = target / assignment.package
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(assignment.template_dir / assignment.package, package,
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))  # fmt: skip
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "build", "*.c"))  # fmt: skip
     for spec in assignment.files:
         if spec.name in submission.files and spec.kind == "python":
             dest = target / spec.dest
