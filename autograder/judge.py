@@ -81,7 +81,7 @@ BUILTIN_JUDGES: dict[str, Callable[..., Verdict]] = {
 
 ERROR_MESSAGE_LIMIT = 1000  # characters of a child's exception message shown
 _HINTS: tuple[tuple[str, str], ...] = (
-    (r"module 'numpy' has no attribute '(int|float|bool|object|complex|str)'\b",
+    (r"module 'numpy' has no attribute '(int|float|bool|object|complex|str)'",
      "np.{0} was removed from NumPy 1.24: use the builtin {0} (or np.{0}64)."),
     (r"(slice indices must be integers|'float' object cannot be interpreted as an integer"
      r"|only integers, slices .* are valid indices)",
@@ -100,7 +100,8 @@ def explain_error(error: dict | None) -> str:
     """
     if not error:
         return "the code failed without an error message"
-    kind, raw = printable(str(error.get("type", "Error")), 100), str(error.get("message", ""))
+    kind = printable(str(error.get("type", "Error")), 100)
+    raw = next(iter(str(error.get("message", "")).strip().splitlines()), "")  # the first line says it
     message = printable(raw, ERROR_MESSAGE_LIMIT) if raw else ""
     if kind == "NotImplementedError":
         return "not implemented yet" + (f": {message}" if message else "")

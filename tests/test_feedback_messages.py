@@ -1,0 +1,49 @@
+"""Common real-world failures get a message that says what to fix, not just a traceback."""
+
+from __future__ import annotations
+
+import pytest
+from grading_helpers import LAYERS, make_zip, reference_files, replace_function, source
+
+from autograder.assignment import load_assignment
+from autograder.grade import GradeOptions, grade_zip
+from autograder.judge import explain_error
+
+CONV_WITH = '''
+def conv_forward_naive(x, w, b, conv_param):
+    stride, pad = conv_param["stride"], conv_param["pad"]
+    N, C, H, W = x.shape
+    F, _, HH, WW = w.shape
+    H_out = 1 + (H + 2 * pad - HH) {op} stride
+    W_out = 1 + (W + 2 * pad - WW) {op} stride
+    out = np.zeros((N, F, H_out, W_out), dtype={dtype})
+    x_pad = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    for i in range(int(H_out)):
+        for j in range(int(W_out)):
+            window = x_pad[:, :, i * stride:i * stride + HH, j * stride:j * stride + WW]
+            out[:, :, i, j] = np.tensordot(window, w, axes=([1, 2, 3], [1, 2, 3])) + b
+    return out, (x, w, b, conv_param)
+'''
+
+
+@pytest.mark.parametrize("op, dtype, hint", [
+    ("/", "np.float64", "use '//' for integer sizes"),
+    ("//", "np.float", "np.float was removed from NumPy 1.24"),
+])  # fmt: skip
+def test_classic_mistakes_are_explained(tmp_path, op, dtype, hint):
+    hw5 = load_assignment("hw5_cnn")
+    layers = replace_function(source(hw5.reference_dir, LAYERS), "conv_forward_naive", CONV_WITH.format(op=op, dtype=dtype))
+    zip_path = make_zip(tmp_path / "submit.zip", reference_files(hw5, layers=layers))
+    result = grade_zip(zip_path, hw5, GradeOptions(seed=3, only=("Q1",)))
+    question = result["questions"][0]
+    assert question["status"] == "error" and question["score"] == 0
+    assert hint in question["message"]
+    assert all(hint in case["message"] for case in question["cases"])
+
+
+def test_stub_and_unknown_errors():
+    assert explain_error({"type": "NotImplementedError", "message": "conv: write it"}) == "not implemented yet: conv: write it"
+    assert explain_error({"type": "ValueError", "message": "bad"}) == "ValueError: bad"
+    assert "index ran past an array edge" in explain_error(
+        {"type": "IndexError", "message": "index 5 is out of bounds for axis 2 with size 5"})  # fmt: skip
+    assert explain_error(None) == "the code failed without an error message"
