@@ -161,7 +161,7 @@ def render_template(spec: ReleaseSpec) -> Rendered:
     return Rendered(dict(sorted(files.items())), tuple(stubs))
 
 
-def _is_local_product(rel: str) -> bool:
+def is_local_product(rel: str) -> bool:
     return any(
         fnmatch.fnmatch(part, pattern) for part in rel.split("/") for pattern in LOCAL_PRODUCTS
     )
@@ -172,7 +172,7 @@ def _existing_files(folder: Path) -> list[str]:
     if not folder.is_dir():
         return []
     found = (path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file())
-    return sorted(rel for rel in found if not _is_local_product(rel))
+    return sorted(rel for rel in found if not is_local_product(rel))
 
 
 def _check_target(spec: ReleaseSpec) -> Path:
