@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 ROOT = Path("/sys/fs/cgroup")
 GROUP = "autograder"
+LAUNCHER_TASKS = 2  # bwrap outside and its pid-1 inside also live in the cgroup
 
 
 @dataclass(frozen=True)
@@ -38,9 +40,14 @@ class SlotCgroup:
         events = _read(self.dirs[0] / "memory.events")
         return next((int(line.split()[1]) for line in events.splitlines() if line.startswith("oom_kill ")), 0)
 
-    def kill_all(self) -> None:
-        """SIGKILL every task still in the cgroup (daemons included), a few rounds for forkers."""
-        for _ in range(5):
+    def kill_all(self, patience_s: float = 2.0) -> None:
+        """SIGKILL every task in the cgroup (daemons included) until it is empty.
+
+        Waits for the tasks to be gone, not just signalled: the slot's next run shares the
+        cgroup's pids.max, and dying tasks still count against it.
+        """
+        deadline = time.monotonic() + patience_s
+        while time.monotonic() < deadline:
             pids = {int(p) for d in self.dirs for p in _read(d / "cgroup.procs").split()}
             if not pids:
                 return
@@ -49,6 +56,7 @@ class SlotCgroup:
                     os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
+            time.sleep(0.005)
 
 
 def slot_cgroup(uid: int, memory_mb: int, processes: int) -> SlotCgroup | None:
@@ -63,11 +71,11 @@ def slot_cgroup(uid: int, memory_mb: int, processes: int) -> SlotCgroup | None:
             d.mkdir(exist_ok=True)
         if version == 1:
             (dirs[0] / "memory.limit_in_bytes").write_text(str(memory_mb * 1024 * 1024))
-            (dirs[1] / "pids.max").write_text(str(processes))
+            (dirs[1] / "pids.max").write_text(str(processes + LAUNCHER_TASKS))
         else:
             (dirs[0] / "memory.max").write_text(str(memory_mb * 1024 * 1024))
             (dirs[0] / "memory.swap.max").write_text("0")
-            (dirs[0] / "pids.max").write_text(str(processes))
+            (dirs[0] / "pids.max").write_text(str(processes + LAUNCHER_TASKS))
     except OSError:
         return None
     return SlotCgroup(version, dirs)
