@@ -211,6 +211,7 @@ def _grade_group(
     records: dict[str, CaseRecord] = {}
     stdout: list[str] = []
     pending = list(cases)
+    failed: dict[str, CaseRecord] = {}  # cases whose last run never started (retried)
     for _ in range(MAX_RUNS_PER_GROUP):
         if not pending:
             break
@@ -223,12 +224,14 @@ def _grade_group(
             )
         stdout.append(outcome.stdout + outcome.stderr)
         records.update(outcome.records)
-        if not outcome.records:  # nothing even started: the sandbox itself failed
+        if not outcome.records:  # nothing started: the sandbox itself failed, not the student's code
             why = (outcome.stderr.strip().splitlines() or [f"exit code {outcome.returncode}"])[-1]
-            for c in pending:
-                records[c.name] = CaseRecord(c.name, "crashed", error={"type": "SandboxError", "message": why})
-            break
+            error = {"type": "SandboxError", "message": f"the sandbox could not start (a grader problem): {why}"}
+            failed = {c.name: CaseRecord(c.name, "error", error=error) for c in pending}
+            continue
         pending = [c for c in pending if c.name not in records]
+        failed = {}
+    records.update(failed)
     results = [
         _verdict(c, records.get(c.name), prepared[c.name], context, checks, limits) for c in cases
     ]
