@@ -118,6 +118,7 @@ class Assignment:
     limits: Limits
     data_default: str
     data_targets: dict[str, DataTarget]
+    notebook: dict[str, Any] = field(default_factory=dict)  # the [notebook] table (notebook_run.py reads it)
 
     @property
     def max_score(self) -> float:
@@ -189,6 +190,7 @@ def _build(raw: dict[str, Any], root: Path) -> Assignment:
             name: DataTarget(float(t["train_accuracy"]), float(t["overfit_accuracy"]), t.get("source", ""))
             for name, t in data.get("targets", {}).items()
         },
+        notebook=dict(raw.get("notebook", {})),
     )
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import nbformat
 
-from autograder.assignment import Assignment, AssignmentError, tomllib
+from autograder.assignment import Assignment, AssignmentError
 from autograder.intake import FileSpec, Submission
 from autograder.reports.html import feedback_filename
 from autograder.sandbox import protocol
@@ -74,7 +74,7 @@ def notebook_settings(assignment: Assignment) -> NotebookSettings | None:
     if spec is None:
         return None
     path = assignment.root / "assignment.toml"
-    raw = tomllib.loads(path.read_text(encoding="utf-8")).get("notebook", {})
+    raw = assignment.notebook
     known = {f.name for f in fields(NotebookSettings)} - {"file", "template"}
     unknown = sorted(set(raw) - known)
     if unknown:
