@@ -204,7 +204,7 @@ def _grade_group(
     if options.progress:
         options.progress(workdir.name)
     assignment, checks = context.assignment, context.assignment.checks()
-    prepared = {c.name: _prepare(c, qindex, n, context, checks) for n, c in enumerate(cases)}
+    prepared = {c.name: prepare_case(c, qindex, n, context, checks) for n, c in enumerate(cases)}
     limits = assignment.limits.with_overrides(**cases[0].limits)
     if options.max_blas_threads:
         limits = limits.with_overrides(blas_threads=min(limits.blas_threads, options.max_blas_threads))
@@ -233,12 +233,12 @@ def _grade_group(
         failed = {}
     records.update(failed)
     results = [
-        _verdict(c, records.get(c.name), prepared[c.name], context, checks, limits) for c in cases
+        case_verdict(c, records.get(c.name), prepared[c.name], context, checks, limits) for c in cases
     ]
     return results, "".join(stdout), time.monotonic() - started
 
 
-def _prepare(case: Case, qindex: int, cindex: int, context: GradingContext, checks) -> tuple[dict, dict]:
+def prepare_case(case: Case, qindex: int, cindex: int, context: GradingContext, checks) -> tuple[dict, dict]:
     """Probe inputs (sent to the sandbox) and reference outputs (kept in the parent)."""
     rng = np.random.default_rng([context.seed, qindex, cindex, 1])
     inputs = getattr(checks, case.probe)(case.params, rng, context)
@@ -246,7 +246,7 @@ def _prepare(case: Case, qindex: int, cindex: int, context: GradingContext, chec
     return inputs, expected
 
 
-def _verdict(case: Case, record: CaseRecord | None, prepared: tuple[dict, dict], context: GradingContext,
+def case_verdict(case: Case, record: CaseRecord | None, prepared: tuple[dict, dict], context: GradingContext,
              checks, limits) -> CaseResult:  # fmt: skip
     if record is None:
         return CaseResult(case, False, "error", message="not run: the sandbox hung or died on earlier cases of its group")
@@ -263,7 +263,7 @@ def _verdict(case: Case, record: CaseRecord | None, prepared: tuple[dict, dict],
     inputs, expected = prepared
     try:
         validate(record.arrays, expected)
-        verdict = _judge(case.judge, checks)(record.arrays, expected, case, context)
+        verdict = judge_for(case.judge, checks)(record.arrays, expected, case, context)
     except Invalid as exc:
         return CaseResult(case, False, "failed", message=str(exc))
     except (ValueError, TypeError, KeyError, IndexError, ArithmeticError) as exc:  # odd but valid-looking outputs
@@ -271,7 +271,7 @@ def _verdict(case: Case, record: CaseRecord | None, prepared: tuple[dict, dict],
     return _from_verdict(case, verdict)
 
 
-def _judge(name: str, checks) -> Callable[..., Verdict]:
+def judge_for(name: str, checks) -> Callable[..., Verdict]:
     return BUILTIN_JUDGES.get(name) or getattr(checks, name)
 
 

@@ -37,7 +37,13 @@ from typing import Any
 import numpy as np
 
 from autograder.assignment import Assignment, Case, Question, load_assignment
-from autograder.grade import MAX_RUNS_PER_GROUP, GradingContext, _judge, _prepare, _verdict
+from autograder.grade import (
+    MAX_RUNS_PER_GROUP,
+    GradingContext,
+    case_verdict,
+    judge_for,
+    prepare_case,
+)
 from autograder.sandbox.command import Isolation
 from autograder.sandbox.supervisor import CaseRecord, SandboxCase, run_cases
 from autograder.scoring import CaseResult, question_status
@@ -170,7 +176,7 @@ def build_public_expected(assignment: Assignment, rendered: dict[str, bytes]) ->
                                      "mode": AFTER_SUBMISSION}  # fmt: skip
             # One probe seed per question: cases with the same recipe share (and store) one input.
             if _judge_runs_here(blocked, case, context, None, question):
-                inputs, expected = _seeded(partial(_prepare, case, qindex, 0, context, checks))
+                inputs, expected = _seeded(partial(prepare_case, case, qindex, 0, context, checks))
                 if _judge_runs_here(blocked, case, context, expected, question):
                     entry.update(mode="local", inputs=_store(inputs, arrays), expected=_store(expected, arrays))
             cases.append(entry)
@@ -206,7 +212,7 @@ def _judge_runs_here(blocked: types.ModuleType, case: Case, context: GradingCont
     """
     sample = expected if expected is not None else {}
     try:
-        verdict = _judge(case.judge, blocked)(sample, sample, case, context)
+        verdict = judge_for(case.judge, blocked)(sample, sample, case, context)
     except ReferenceUnavailable:
         return False
     except Exception:  # noqa: BLE001 - the first look judges no outputs at all
@@ -399,11 +405,11 @@ def _case_result(case: Case, record: CaseRecord | None, prepared: tuple[dict, di
                  checks: types.ModuleType) -> CaseResult:  # fmt: skip
     limits = context.assignment.limits.with_overrides(**case.limits)
     if prepared[1] is not None:
-        return _verdict(case, record, prepared, context, checks, limits)
+        return case_verdict(case, record, prepared, context, checks, limits)
     if record is not None and record.status == "ok":
         return CaseResult(case, False, AFTER_SUBMISSION, message=f"ran to the end in {record.seconds:.1f} s (time "
                           f"limit {limits.timeout_s:g} s); its target is checked after submission")  # fmt: skip
-    return _verdict(case, record, prepared, context, checks, limits)  # a failure: never reaches the judge
+    return case_verdict(case, record, prepared, context, checks, limits)  # a failure: never reaches the judge
 
 
 def _run_group(cases: list[Case], prepared: dict[str, tuple], package: Path, assignment: Assignment,
