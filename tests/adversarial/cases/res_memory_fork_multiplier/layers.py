@@ -29,9 +29,16 @@ def conv_forward_naive(x, w, b, conv_param):
                 _child(write_end)
             children.append(pid)
         _os.close(write_end)
-        held = len(_os.read(read_end, 16) + _os.read(read_end, 16) + _os.read(read_end, 16))
+        reported = len(_os.read(read_end, 16) + _os.read(read_end, 16) + _os.read(read_end, 16))
+        # Holding means reported *and still alive now*: a child the OOM killer took while a
+        # sibling allocated reported too, but no longer holds anything.
+        alive = sum(_os.waitpid(pid, _os.WNOHANG) == (0, 0) for pid in children)
+        held = min(reported, alive)
         for pid in children:
-            _os.waitpid(pid, 0)
+            try:
+                _os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
         if held * 300 > 512:
             print(f"ESCAPED {held} processes held 300 MiB each under a 512 MiB limit")
     return _original_conv_forward_naive(x, w, b, conv_param)
