@@ -1,6 +1,5 @@
 # Two entry points (see README): `make demo` and `make test`. Both install what they need first.
 PYTHON ?= python3
-CIFAR_SUBSET := $(abspath ../shared/data/cifar-10-subset-batches-py)
 
 .PHONY: install demo test lint bench
 
