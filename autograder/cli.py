@@ -371,8 +371,9 @@ EXPORT_FORMATS = ("canvas", "moodle", "blackboard", "gradescope", "csv")
               help="The LMS's own grade/roster export, to match students (required for canvas).")  # fmt: skip
 @click.option("--column-id", default=None, help="Canvas assignment id (required for canvas) or Blackboard column id.")
 @click.option("--title", default=None, help="Grade column title (default: the assignment's title).")
-@click.option("--identifier", type=click.Choice(["idnumber", "email"]), default="idnumber", show_default=True,
-              help="Moodle: which identifier column to write.")  # fmt: skip
+@click.option("--identifier", type=click.Choice(["idnumber", "email", "participant"]), default="idnumber",
+              show_default=True, help="Moodle: the identifier column to write; 'participant' writes the "
+              "assignment's grading worksheet, for students graded from a Moodle bulk download.")  # fmt: skip
 @click.option("--delimiter", type=click.Choice(["tab", "comma"]), default="tab", show_default=True,
               help="Blackboard: tab-delimited UTF-16 (recommended) or comma-separated UTF-8.")  # fmt: skip
 @policy_options
@@ -394,11 +395,16 @@ def export_command(gradebook_url, fmt, output, assignment_name, roster, column_i
 
 
 def _export(fmt, output, scores, roster, column_id, title, identifier, delimiter) -> list[str]:
+    from datetime import datetime, timezone
+
     from autograder.reports import blackboard, canvas, moodle, plain_csv
 
     if fmt == "canvas":
         return canvas.write_canvas(output, scores, roster, title, column_id)
     if fmt == "moodle":
+        if identifier == "participant":
+            now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")  # PHP's strtotime reads it
+            return moodle.write_moodle_worksheet(output, scores, now)
         return moodle.write_moodle(output, scores, title, identifier, roster)
     if fmt == "blackboard":
         return blackboard.write_blackboard(output, scores, title, column_id, delimiter, roster)

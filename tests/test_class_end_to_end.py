@@ -111,6 +111,12 @@ def test_each_export_parses_back_to_the_gradebook_scores(graded, tmp_path):
     rows = list(csv.DictReader(moodle.open(newline="", encoding="utf-8")))
     assert same({r["ID number"]: float(r["HW5"]) for r in rows}, truth)
 
+    worksheet = tmp_path / "worksheet.csv"  # ids from a Moodle bulk download are participant ids
+    assert run("export", "--gradebook", book, "--format", "moodle", "--identifier", "participant", "-o", worksheet).exit_code == 0
+    rows = list(csv.DictReader(worksheet.open(newline="", encoding="utf-8")))
+    assert {"Identifier", "Grade", "Last modified (grade)", "Feedback comments"} <= set(rows[0])
+    assert same({r["Identifier"].removeprefix("Participant "): float(r["Grade"]) for r in rows}, truth)
+
     board = tmp_path / "board.xls"
     assert run("export", "--gradebook", book, "--format", "blackboard", "--column-id", "_9_1", "-o", board).exit_code == 0
     rows = list(csv.reader(io.StringIO(board.read_bytes().decode("utf-16")), delimiter="\t"))

@@ -1,4 +1,11 @@
-"""Moodle grade import CSV (Grades > Import > CSV file): identifier, grade and feedback columns.
+"""Moodle imports: the gradebook CSV (Grades > Import > CSV file) and the assignment's grading worksheet.
+
+`--identifier participant` writes the assignment's offline grading worksheet (Assignment > View
+all submissions > Upload grading worksheet), keyed like a Moodle bulk download: the number in a
+download's `Full Name_12345_assignsubmission_file_` folder is the participant id that `grade
+batch` records as the student, and the worksheet's `Identifier` is "Participant 12345". Moodle's
+importer needs the `Identifier`, `Grade` and `Last modified (grade)` columns (it skips a row whose
+grade changed in Moodle after that time) and reads `Feedback comments`.
 
 The identifier is Moodle's `ID number` or `Email address` (map it to "ID number"/"Email
 address" and the grade column to the grade item in Moodle's import form, the feedback column to
@@ -19,6 +26,23 @@ from autograder.roster import match_students, read_roster
 
 IDENTIFIERS = {"idnumber": "ID number", "email": "Email address"}
 FEEDBACK = "Feedback"
+WORKSHEET = ("Identifier", "Grade", "Maximum Grade", "Last modified (grade)", "Feedback comments")
+PARTICIPANT = "Participant "  # Moodle's own prefix (string 'hiddenuser' of mod_assign)
+
+
+def write_moodle_worksheet(path: str | Path, scores: Sequence[CountedScore], written_at: str) -> list[str]:
+    """The grading worksheet for students recorded by their Moodle participant id; returns warnings."""
+    by_student, warnings = index_scores(scores)
+    rows: list[list[str]] = [list(WORKSHEET)]
+    for student in sorted(by_student):
+        if not student.isdigit():
+            warnings.append(f"student {student!r} is not a Moodle participant id; not in the worksheet")
+            continue
+        score = by_student[student]
+        rows.append([PARTICIPANT + student, fmt_points(score.score), fmt_points(score.max_score), written_at,
+                     feedback_text(score)])  # fmt: skip
+    write_text(path, to_csv(rows))
+    return warnings
 
 
 def write_moodle(path: str | Path, scores: Sequence[CountedScore], grade_column: str,
