@@ -6,7 +6,6 @@ crash, hang or hostile output costs the cases it touches; the run always ends in
 
 from __future__ import annotations
 
-import hashlib
 import os
 import secrets
 import shutil
@@ -22,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from autograder.assignment import Assignment, Case, Question, make_case
-from autograder.intake import Submission, UngradableSubmission, read_submission
+from autograder.intake import Submission, UngradableSubmission, read_submission, sha256_file
 from autograder.judge import (
     BUILTIN_JUDGES,
     Invalid,
@@ -98,11 +97,12 @@ def grade_zip(zip_path: Path, assignment: Assignment, options: GradeOptions) -> 
             submission = read_submission(zip_path, assignment.files, workdir / "intake")
         except UngradableSubmission as exc:
             return result_document(
-                assignment, **common, sha256=_sha256(zip_path), status="ungradable", message=str(exc),
+                assignment, **common, sha256=sha256_file(zip_path), status="ungradable", message=str(exc),
                 data=None, duration_s=time.monotonic() - clock, files={}, questions=[],
             )  # fmt: skip
         context = GradingContext(assignment, seed, options.data)
-        data_label = assignment.checks().describe_data(context) if hasattr(assignment.checks(), "describe_data") else None
+        describe_data = getattr(assignment.checks(), "describe_data", None)
+        data_label = describe_data(context) if describe_data else None
         package_dir = _build_workspace(submission, assignment, workdir / "workspace")
         questions = _grade_questions(submission, assignment, context, options, workdir, package_dir)
         section, artifacts = _grade_notebook(submission, assignment, options, workdir, package_dir)
@@ -323,11 +323,3 @@ def _files_summary(submission: Submission) -> dict[str, Any]:
         "broken": dict(submission.broken),
         "ignored": list(submission.ignored),
     }
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -207,6 +207,12 @@ def _check_zip_file(fh: BinaryIO, caps: IntakeCaps) -> int:
     return st.st_size
 
 
+def sha256_file(path: Path) -> str:
+    """The sha256 a result records for a zip, also for one too broken to open as a zip."""
+    with open(path, "rb") as fh:
+        return _sha256(fh)
+
+
 def _sha256(fh: BinaryIO) -> str:
     fh.seek(0)
     digest = hashlib.sha256()

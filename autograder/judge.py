@@ -40,7 +40,7 @@ def rel_error(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.max(np.abs(x64 - y64) / np.maximum(1e-8, np.abs(x64) + np.abs(y64))))
 
 
-def validate(outputs: dict[str, np.ndarray], expected: dict[str, np.ndarray], exact_dtype: bool = False) -> None:
+def validate(outputs: dict[str, np.ndarray], expected: dict[str, np.ndarray]) -> None:
     """Raises `Invalid` unless every expected output is a finite ndarray of the right kind and shape."""
     for name, reference in expected.items():
         if name not in outputs:
@@ -48,8 +48,6 @@ def validate(outputs: dict[str, np.ndarray], expected: dict[str, np.ndarray], ex
         got = outputs[name]
         if type(got) is not np.ndarray:
             raise Invalid(f"{name}: expected numpy.ndarray, got {type(got).__name__}")
-        if exact_dtype and got.dtype != reference.dtype:
-            raise Invalid(f"{name}: expected dtype {reference.dtype}, got {got.dtype}")
         if _kind(got.dtype) != _kind(reference.dtype):
             raise Invalid(f"{name}: expected a {_kind(reference.dtype)} array, got dtype {got.dtype}")
         if got.shape != reference.shape:

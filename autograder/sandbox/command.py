@@ -37,9 +37,6 @@ class Isolation:
     uid: int | None
     warning: str | None
 
-    def describe(self) -> dict:
-        return {"kind": self.kind, "uid": self.uid, "warning": self.warning}
-
 
 @lru_cache(maxsize=1)
 def bwrap_path() -> str | None:

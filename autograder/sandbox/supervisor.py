@@ -30,7 +30,6 @@ from autograder.sandbox.command import (
     WORK_MOUNT,
     Isolation,
     bwrap_command,
-    bwrap_path,
     child_environment,
     fallback_command,
     reap_command,
@@ -135,7 +134,7 @@ def run_task(
         if cgroup.oom_kills() > oom_before and ended == "finished":
             ended = "memory"
     _reap(proc, isolation)
-    return TaskRun(bytes(streams["result"]), _classify_end(ended, returncode, limits), returncode,
+    return TaskRun(bytes(streams["result"]), _classify_end(ended, returncode), returncode,
                    _text(streams["stdout"], limits), _text(streams["stderr"], limits),
                    round(time.monotonic() - started, 3))  # fmt: skip
 
@@ -238,7 +237,7 @@ def _reap(proc: subprocess.Popen, isolation: Isolation) -> None:
     if isolation.uid is not None:
         subprocess.run(reap_command(isolation.uid), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
 
-def _classify_end(ended: str, returncode: int, limits: Limits) -> str:
+def _classify_end(ended: str, returncode: int) -> str:
     if ended != "finished":
         return ended
     if returncode == -signal.SIGXCPU or returncode == 128 + signal.SIGXCPU:
@@ -293,6 +292,3 @@ def _seconds(value: object) -> float:
 def _unfinished_status(ended: str) -> str:
     return {"timeout": "timeout", "cpu": "timeout", "memory": "memory", "output": "output"}.get(ended, "crashed")
 
-
-def sandbox_available() -> bool:
-    return bwrap_path() is not None
