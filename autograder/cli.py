@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from autograder.assignment import AssignmentError, available_assignments, load_assignment
+from autograder.lti import DEFAULT_KEY_DIR
 
 EXIT_OK, EXIT_UNGRADABLE, EXIT_INTERNAL = 0, 3, 4
 DEFAULT_ASSIGNMENT = "hw5_cnn"
@@ -501,3 +502,135 @@ def gradescope_bundle_command(output, assignment_name, data, no_training, only, 
     except OSError as exc:
         raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from exc
     click.echo(f"wrote {path}: upload it as the autograder of a Gradescope programming assignment")
+
+
+# ---------------------------------------------------------------- LTI 1.3 grade passback (autograder/lti/, docs/lms.md)
+
+
+key_dir_option = click.option(
+    "--key-dir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_KEY_DIR,
+    show_default=True, envvar="INTRO2AI_LTI_KEYS",
+    help="Folder of the tool's private key (outside any repository). Env: INTRO2AI_LTI_KEYS.",
+)  # fmt: skip
+platform_file_type = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+@main.group("lti")
+def lti_group() -> None:
+    """Send counted grades straight into Canvas, Moodle or Blackboard (LTI 1.3 Advantage AGS).
+
+    \b
+    Once per tool:    grade lti keys                  register the JWKS it prints on the LMS
+    Once per course:  write platform.toml             its six fields: docs/lms.md
+                      grade lti check platform.toml   the file, the key and a token
+    After grading:    grade lti publish --platform platform.toml --roster roster.csv --dry-run
+                      grade lti publish --platform platform.toml --roster roster.csv
+    """
+
+
+@lti_group.command("keys")
+@key_dir_option
+@click.option("--jwk", "single", is_flag=True, help="Print the single public JWK (Canvas's 'Public JWK' field).")
+def lti_keys_command(key_dir, single) -> None:
+    """Create the tool's RSA key pair once (private key mode 0600) and print its public JWKS."""
+    from autograder.lti.keys import ToolKeyError, ensure_key
+
+    try:
+        key, created = ensure_key(key_dir)
+    except (ToolKeyError, OSError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps(key.public_jwk() if single else key.jwks(), indent=2))
+    click.echo(f"{'created' if created else 'existing'} private key {key.path} (kid {key.kid}); "
+               f"the public part is also in {key.path.parent / 'jwks.json'}", err=True)  # fmt: skip
+
+
+def _lti_client(platform_file: Path, key_dir: Path, timeout: float = 30.0, retries: int = 5):
+    """An AGS client for the platform file and tool key; bad input is a one-line refusal per problem."""
+    from autograder.lti.ags import AgsClient, HttpSettings
+    from autograder.lti.keys import ToolKeyError, load_key
+    from autograder.lti.platform import PlatformFileError, read_platform
+
+    try:
+        platform = read_platform(platform_file)
+        key = load_key(key_dir)
+    except PlatformFileError as exc:
+        for problem in exc.problems:
+            click.echo(problem, err=True)
+        raise click.ClickException(f"fix the {len(exc.problems)} problem(s) above in {platform_file}") from exc
+    except ToolKeyError as exc:
+        raise click.ClickException(str(exc)) from exc
+    return AgsClient(platform, key, HttpSettings(timeout_s=timeout, retries=retries))
+
+
+@lti_group.command("check")
+@click.argument("platform_file", type=platform_file_type)
+@key_dir_option
+def lti_check_command(platform_file, key_dir) -> None:
+    """Check PLATFORM_FILE, the tool key, the platform's JWKS and a token grant; change nothing."""
+    from autograder.lti.ags import PlatformError
+
+    with _lti_client(platform_file, key_dir) as client:
+        try:
+            keys = client.platform_key_count()
+            client.connect()
+        except PlatformError as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(f"{platform_file}: ok ({keys} platform key(s); token granted for the line item and score scopes)")
+
+
+@lti_group.command("publish")
+@click.option("--platform", "platform_file", type=platform_file_type, required=True,
+              help="The course's platform file (docs/lms.md).")  # fmt: skip
+@click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="CSV with an 'LTI User ID' column and the gradebook's student ids in --match-column.")  # fmt: skip
+@click.option("--match-column", default="student", show_default=True, help="Roster column holding gradebook ids.")
+@staff_gradebook_option
+@assignment_option
+@key_dir_option
+@click.option("--title", default=None, help="Column title if it must be created (default: the assignment's title).")
+@click.option("--dry-run", is_flag=True, help="Look the column up and show what would be sent; create and send nothing.")
+@click.option("--allow-ungraded-manual", is_flag=True,
+              help="Also send totals whose manual items are not graded yet (they count 0 until graded).")  # fmt: skip
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=30.0, show_default=True,
+              help="Seconds to wait for each answer before retrying.")  # fmt: skip
+@click.option("--retries", type=click.IntRange(0, 10), default=5, show_default=True,
+              help="Retries on 429/5xx/timeouts (backoff doubles; Retry-After is honoured).")  # fmt: skip
+@policy_options
+def lti_publish_command(platform_file, roster, match_column, gradebook_url, assignment_name, key_dir, title, dry_run,
+                        allow_ungraded_manual, timeout, retries, pick, due, penalty_per_day, cutoff) -> None:  # fmt: skip
+    """Send each student's counted grade (policy, late penalty and manual items applied) to the
+    assignment's LMS column, creating the column only if the LMS has none yet.
+
+    Only attempts with status 'graded' are grades: ungradable, faulted and after-cutoff ones are
+    skipped, never sent as 0. What the LMS accepted is recorded in the gradebook, so a rerun
+    sends only unsent and changed scores. Exit 0 when nothing failed; 1 when a score was not
+    sent (rerun the same command to resume).
+    """
+    from autograder.lti.ags import PlatformError
+    from autograder.lti.publish import plan_scores, publish, render_report
+    from autograder.roster import lti_user_ids
+
+    assignment = _assignment(assignment_name)
+    scores = _counted_scores(gradebook_url, assignment.id, pick, due, penalty_per_day, cutoff)
+    try:
+        users = lti_user_ids([s.student for s in scores], roster, match_column)
+    except (ValueError, UnicodeError, OSError) as exc:
+        raise click.ClickException(str(exc).splitlines()[0]) from exc
+    _warn(users.warnings)
+    planned = plan_scores(scores, users.ids, allow_ungraded_manual)
+    with _lti_client(platform_file, key_dir, timeout, retries) as client:
+        def run():
+            try:
+                client.connect()
+                return _with_gradebook(gradebook_url, lambda gradebook: publish(
+                    client, gradebook, assignment.id, title or assignment.title, planned, dry_run))
+            except PlatformError as exc:
+                raise click.ClickException(str(exc)) from exc
+
+        report = _guarded(run)
+    _warn(report.warnings)
+    click.echo(render_report(report))
+    failed = report.count("failed")
+    if failed:
+        raise click.ClickException(f"{failed} of {len(report.outcomes)} score(s) not sent (see the table): "
+                                   f"rerun the same command to send them")  # fmt: skip

@@ -18,6 +18,9 @@ Scoring rules (`counted_scores`):
 - Manual grades follow the student, not an attempt. An item id names either a manual item
   (its score is added) or a question (its score replaces the engine's score for that question
   in whichever attempt counts, noted with the original score).
+
+Publishing: `published_scores` keeps, per LMS gradebook column (`target`, e.g. an LTI line item
+URL) and student, the last score sent there, so a rerun sends only what changed.
 """
 
 from __future__ import annotations
@@ -137,6 +140,23 @@ class ManualGrade(Base):
     graded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
+class PublishedScore(Base):
+    """The last score sent to one LMS gradebook column for one student."""
+
+    __tablename__ = "published_scores"
+    __table_args__ = (UniqueConstraint("target", "student", name="uq_published_per_target"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    target: Mapped[str] = mapped_column(String(1000))
+    assignment: Mapped[str] = mapped_column(String(100), index=True)
+    student: Mapped[str] = mapped_column(String(200))
+    lms_user_id: Mapped[str] = mapped_column(String(200))
+    score: Mapped[float] = mapped_column(Float)
+    max_score: Mapped[float] = mapped_column(Float)
+    comment: Mapped[str] = mapped_column(Text)
+    attempt_id: Mapped[int | None] = mapped_column(Integer)
+    sent_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
 # ---------------------------------------------------------------- read-only views
 
 
@@ -177,6 +197,25 @@ class ManualView:
     comment: str | None
     grader: str
     graded_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class PublishedView:
+    """What was sent to an LMS column for a student; `same_as` tells whether a new one differs."""
+
+    target: str
+    assignment: str
+    student: str
+    lms_user_id: str
+    score: float
+    max_score: float
+    comment: str
+    attempt_id: int | None
+    sent_at: dt.datetime
+
+    def same_as(self, lms_user_id: str, score: float, max_score: float, comment: str) -> bool:
+        return (self.lms_user_id == lms_user_id and abs(self.score - score) <= SCORE_TOLERANCE
+                and abs(self.max_score - max_score) <= SCORE_TOLERANCE and self.comment == comment)
 
 
 @dataclass(frozen=True)
@@ -392,6 +431,29 @@ class Gradebook:
                 manual.setdefault(g.student, {})[g.item_id] = g
             return [_count(student, by_student[student], manual.get(student, {}), policy)
                     for student in sorted(by_student)]
+
+
+    # ------------------------------------------------------------ publishing to an LMS
+
+    def published(self, target: str) -> dict[str, PublishedView]:
+        """Student -> the last score sent to the LMS column `target`."""
+        query = select(PublishedScore).where(PublishedScore.target == target)
+        with self._read() as session:
+            return {p.student: PublishedView(p.target, p.assignment, p.student, p.lms_user_id, p.score,
+                                             p.max_score, p.comment, p.attempt_id, p.sent_at)
+                    for p in session.scalars(query)}
+
+    def record_published(self, sent: PublishedView) -> None:
+        """Remember a score the LMS accepted (replacing the previous one for that column)."""
+        with self._write() as session:
+            row = session.scalar(select(PublishedScore).where(
+                PublishedScore.target == sent.target, PublishedScore.student == sent.student))
+            if row is None:
+                row = PublishedScore(target=sent.target, student=sent.student)
+                session.add(row)
+            row.assignment, row.lms_user_id, row.comment = sent.assignment, sent.lms_user_id, sent.comment
+            row.score, row.max_score, row.attempt_id = sent.score, sent.max_score, sent.attempt_id
+            row.sent_at = sent.sent_at
 
 
 def open_gradebook(url_or_path: str | Path) -> Gradebook:

@@ -82,6 +82,32 @@ def match_students(students: Iterable[str], roster: Roster, keys: Sequence[str],
     return match
 
 
+LTI_USER_ID = "LTI User ID"
+
+
+@dataclass
+class LtiUsers:
+    """Gradebook student -> the LMS's LTI user id (the `sub` of its launches), plus warnings."""
+
+    ids: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def lti_user_ids(students: Iterable[str], path: str | Path, match_column: str) -> LtiUsers:
+    """Read a roster with an `LTI User ID` column and the gradebook's ids in `match_column`;
+    a matched row without an LTI user id is warned about, like any other unmatched student."""
+    roster = read_roster(path, required=(match_column, LTI_USER_ID))
+    match = match_students(students, roster, [match_column])
+    users = LtiUsers(warnings=match.warnings)
+    for row, student in sorted(match.rows.items()):
+        lti_id = roster.rows[row][LTI_USER_ID]
+        if lti_id:
+            users.ids[student] = lti_id
+        else:
+            users.warnings.append(f"roster line {roster.lines[row]}: student {student!r} has no {LTI_USER_ID}")
+    return users
+
+
 def _index(roster: Roster, key: str, warnings: list[str]) -> dict[str, list[int]]:
     index: dict[str, list[int]] = {}
     for i, row in enumerate(roster.rows):
