@@ -39,11 +39,11 @@ COURSE = "/api/lti/courses/101/line_items"
 
 @dataclass
 class Fault:
-    """Answer the next `times` matching requests with `status` (after `delay` s, optionally
-    after processing them for real)."""
+    """Answer the next `times` requests whose path ends with `path_end` with `status` (after
+    `delay` s, optionally after processing them for real)."""
 
     method: str
-    path_part: str
+    path_end: str
     status: int | None = None
     retry_after: str | None = None
     delay: float = 0.0
@@ -237,7 +237,7 @@ class FakePlatform:
     def fault_for(self, method: str, path: str) -> Fault | None:
         with self.lock:
             for fault in self.faults:
-                if fault.method == method and fault.path_part in path and fault.hits < fault.times:
+                if fault.method == method and path.endswith(fault.path_end) and fault.hits < fault.times:
                     fault.hits += 1
                     return fault
         return None
