@@ -530,8 +530,10 @@ def lti_group() -> None:
 
 @lti_group.command("keys")
 @key_dir_option
-@click.option("--jwk", "single", is_flag=True, help="Print the single public JWK (Canvas's 'Public JWK' field).")
-def lti_keys_command(key_dir, single) -> None:
+@click.option("--format", "fmt", type=click.Choice(["jwks", "jwk", "pem"]), default="jwks", show_default=True,
+              help="jwks: the key set (host it for Blackboard's 'Tool JWKS URL'); jwk: the one key (Canvas's "
+                   "'Public JWK'); pem: the public key (Moodle's 'RSA key').")  # fmt: skip
+def lti_keys_command(key_dir, fmt) -> None:
     """Create the tool's RSA key pair once (private key mode 0600) and print its public JWKS."""
     from autograder.lti.keys import ToolKeyError, ensure_key
 
@@ -539,7 +541,9 @@ def lti_keys_command(key_dir, single) -> None:
         key, created = ensure_key(key_dir)
     except (ToolKeyError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc
-    click.echo(json.dumps(key.public_jwk() if single else key.jwks(), indent=2))
+    printed = {"jwks": lambda: json.dumps(key.jwks(), indent=2), "jwk": lambda: json.dumps(key.public_jwk(), indent=2),
+               "pem": lambda: key.public_pem().rstrip()}  # fmt: skip
+    click.echo(printed[fmt]())
     click.echo(f"{'created' if created else 'existing'} private key {key.path} (kid {key.kid}); "
                f"the public part is also in {key.path.parent / 'jwks.json'}", err=True)  # fmt: skip
 

@@ -96,8 +96,10 @@ def test_keys_are_private_reused_and_printed_as_jwks(tmp_path):
     assert stat.S_IMODE(private.stat().st_mode) == 0o600
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     assert "created private key" in first.stderr
-    again = run("lti", "keys", "--key-dir", folder, "--jwk")
+    again = run("lti", "keys", "--key-dir", folder, "--format", "jwk")
     assert json.loads(again.stdout) == jwk and "existing private key" in again.stderr
+    pem = run("lti", "keys", "--key-dir", folder, "--format", "pem").stdout
+    assert pem.startswith("-----BEGIN PUBLIC KEY-----") and "PRIVATE" not in pem
     assert json.loads((folder / "jwks.json").read_text()) == jwks
     private.chmod(0o644)
     refused = run("lti", "keys", "--key-dir", folder)

@@ -45,6 +45,11 @@ class ToolKey:
     def jwks(self) -> dict:
         return {"keys": [self.public_jwk()]}
 
+    def public_pem(self) -> str:
+        """The public key as PEM (Moodle's 'RSA key' field takes this, not a JWK)."""
+        return self.private_key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
 
 def ensure_key(key_dir: Path) -> tuple[ToolKey, bool]:
     """The key in `key_dir`, created first when absent; True when it was just created."""
