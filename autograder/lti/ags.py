@@ -185,17 +185,15 @@ class AgsClient:
             url, params = response.links.get("next", {}).get("url"), None
         return found
 
-    def ensure_line_item(self, resource_id: str, tag: str, label: str, maximum: float) -> tuple[LineItem, bool]:
-        """The line item for (resource_id, tag), created only when absent; True when created."""
-        existing = self.find_line_items(resource_id, tag)
-        if existing:
-            return existing[0], False
+    def create_line_item(self, resource_id: str, tag: str, label: str, maximum: float) -> tuple[LineItem, bool]:
+        """Create the line item (call after `find_line_items` found none); False when the create
+        failed but a relisting shows the platform made it anyway."""
         body = {"label": label, "scoreMaximum": maximum, "resourceId": resource_id, "tag": tag}
         try:
             response = _checked(self._send(self._create, "POST", self.platform.lineitems_url,
                                            "creating the line item", json_body=body,
                                            content_type=LINEITEM_TYPE, accept=LINEITEM_TYPE),
-                                "creating the line item")
+                                "creating the line item", retried=(429,))
         except PlatformError:
             again = self.find_line_items(resource_id, tag)  # it may exist despite the error
             if again:
@@ -232,11 +230,12 @@ class AgsClient:
                                 f"({_reason(exc)})") from exc
 
 
-def _checked(response: requests.Response, what: str) -> requests.Response:
+def _checked(response: requests.Response, what: str,
+             retried: tuple[int, ...] = RETRY_STATUSES) -> requests.Response:
     if response.ok:
         return response
-    retried = " after retries" if response.status_code in RETRY_STATUSES else ""
-    raise PlatformError(f"{what}: HTTP {response.status_code}{retried}: {_excerpt(response)}",
+    note = " after retries" if response.status_code in retried else ""
+    raise PlatformError(f"{what}: HTTP {response.status_code}{note}: {_excerpt(response)}",
                         response.status_code)
 
 

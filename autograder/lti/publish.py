@@ -97,7 +97,7 @@ def publish(client: AgsClient, gradebook: Gradebook, assignment: str, title: str
                         f"using {items[0].id} (delete the others in the LMS)")
     line_item, created = (items[0] if items else None), False
     if line_item is None and sendable and not dry_run:
-        line_item, created = client.ensure_line_item(assignment, TAG, title, maximum)
+        line_item, created = client.create_line_item(assignment, TAG, title, maximum)
     if line_item is not None and sendable and abs(line_item.score_maximum - maximum) > 1e-9:
         warnings.append(f"the LMS column has {fmt_points(line_item.score_maximum)} points, the grades "
                         f"{fmt_points(maximum)}: the LMS scales each score to its column")
