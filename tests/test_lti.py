@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import stat
 
+import jwt
 import pytest
 import requests
 from click.testing import CliRunner
@@ -345,3 +346,21 @@ def test_the_gradebook_keeps_one_published_row_per_column_and_student(tmp_path):
     assert (student, row.score, row.comment, row.attempt_id, row.sent_at) == ("s1", 90.0, "d", 2, when)
     assert row.same_as("lti-1", 90.0 + 1e-12, 105.0, "d")
     assert not row.same_as("lti-1", 90.0, 105.0, "d2") and not row.same_as("lti-2", 90.0, 105.0, "d")
+
+
+def test_an_expired_token_is_renewed_once(tmp_path, course, key_dir, platform):
+    with _client(tmp_path, key_dir) as client:
+        platform.tokens.clear()  # as if the hour had passed
+        report = _publish(tmp_path, course, client)
+    assert report.count("sent") == 3 and len(platform.token_requests) == 2
+
+
+def test_the_client_assertion_is_short_lived_and_unique(tmp_path, key_dir, platform):
+    config, key = read_platform(tmp_path / "platform.toml"), load_key(key_dir)
+    now = dt.datetime.now(dt.timezone.utc)
+    tokens = [client_assertion(config, key, now) for _ in range(2)]
+    claims = [jwt.decode(t, key.private_key.public_key(), algorithms=["RS256"], audience=config.token_url)
+              for t in tokens]
+    assert jwt.get_unverified_header(tokens[0])["kid"] == key.kid == key.public_jwk()["kid"]
+    assert claims[0]["iss"] == claims[0]["sub"] == config.client_id
+    assert claims[0]["exp"] - claims[0]["iat"] == 300 and claims[0]["jti"] != claims[1]["jti"]

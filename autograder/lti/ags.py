@@ -112,6 +112,7 @@ class AgsClient:
         self.settings = settings or HttpSettings()
         self._http = self._session(frozenset({"GET", "POST"}), RETRY_STATUSES, self.settings.retries)
         self._create = self._session(frozenset({"POST"}), (429,), 0)
+        self._scopes: tuple[str, ...] = ()
 
     def _session(self, methods: frozenset[str], statuses: tuple[int, ...], read_retries: int) -> requests.Session:
         s = self.settings
@@ -156,6 +157,7 @@ class AgsClient:
                                 "enable these AGS scopes in the tool's registration (docs/lms.md)")
         for session in (self._http, self._create):
             session.headers["Authorization"] = f"Bearer {token}"
+        self._scopes = scopes
 
     def platform_key_count(self) -> int:
         """Fetch the platform's JWKS (the keys its launches are signed with) and count its keys."""
@@ -175,7 +177,7 @@ class AgsClient:
         params: dict | None = {"resource_id": resource_id, "tag": tag, "limit": PAGE_SIZE}
         found: list[LineItem] = []
         while url:
-            response = _checked(self._send(self._http, "GET", url, "listing line items", params=params,
+            response = _checked(self._authorized(self._http, "GET", url, "listing line items", params=params,
                                            headers={"Accept": CONTAINER_TYPE}), "listing line items")
             items = _json(response, "listing line items")
             if not isinstance(items, list):
@@ -190,7 +192,7 @@ class AgsClient:
         failed but a relisting shows the platform made it anyway."""
         body = {"label": label, "scoreMaximum": maximum, "resourceId": resource_id, "tag": tag}
         try:
-            response = _checked(self._send(self._create, "POST", self.platform.lineitems_url,
+            response = _checked(self._authorized(self._create, "POST", self.platform.lineitems_url,
                                            "creating the line item", json_body=body,
                                            content_type=LINEITEM_TYPE, accept=LINEITEM_TYPE),
                                 "creating the line item", retried=(429,))
@@ -206,10 +208,20 @@ class AgsClient:
     def post_score(self, line_item: LineItem, score: Score) -> None:
         """Post one Score (retried: the platform keeps the one with the latest timestamp)."""
         what = f"posting the score of user {score.user_id}"
-        _checked(self._send(self._http, "POST", line_item.scores_url, what,
+        _checked(self._authorized(self._http, "POST", line_item.scores_url, what,
                             json_body=score.to_json(dt.datetime.now(UTC)), content_type=SCORE_TYPE), what)
 
     # ------------------------------------------------------------ plumbing
+
+    def _authorized(self, session: requests.Session, method: str, url: str, what: str,
+                    **kwargs) -> requests.Response:
+        """A service call; a 401 (the access token expired, e.g. after an hour on Canvas) gets a
+        new token and one more try."""
+        response = self._send(session, method, url, what, **kwargs)
+        if response.status_code == 401 and self._scopes:
+            self.connect(self._scopes)
+            response = self._send(session, method, url, what, **kwargs)
+        return response
 
     def _send(self, session: requests.Session, method: str, url: str, what: str, *,
               json_body: dict | None = None, content_type: str | None = None, accept: str | None = None,
