@@ -364,3 +364,11 @@ def test_the_client_assertion_is_short_lived_and_unique(tmp_path, key_dir, platf
     assert jwt.get_unverified_header(tokens[0])["kid"] == key.kid == key.public_jwk()["kid"]
     assert claims[0]["iss"] == claims[0]["sub"] == config.client_id
     assert claims[0]["exp"] - claims[0]["iat"] == 300 and claims[0]["jti"] != claims[1]["jti"]
+
+
+def test_ungraded_manual_items_are_sent_only_when_asked(tmp_path, course, key_dir, platform):
+    result = publish_cli(tmp_path, course, key_dir, "--allow-ungraded-manual")
+    assert result.exit_code == 0, result.output
+    assert table(result)["s7"] == "sent"
+    [s7] = platform.posts_for("lti-ggg7")
+    assert s7["scoreGiven"] == 100.0 and "manual item written_answers not graded yet" in s7["comment"]
