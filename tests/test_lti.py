@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import stat
 
 import jwt
@@ -78,7 +79,7 @@ def table(result) -> dict[str, str]:
     rows = {}
     for line in result.stdout.splitlines()[1:]:
         cells = line.split()
-        if cells and cells[0] in LTI | {"s6": ""}:
+        if cells and re.fullmatch(r"s\d+", cells[0]):
             rows[cells[0]] = next(c for c in cells if c in ("sent", "unchanged", "skipped", "failed", "would"))
     return rows
 
@@ -372,3 +373,21 @@ def test_ungraded_manual_items_are_sent_only_when_asked(tmp_path, course, key_di
     assert table(result)["s7"] == "sent"
     [s7] = platform.posts_for("lti-ggg7")
     assert s7["scoreGiven"] == 100.0 and "manual item written_answers not graded yet" in s7["comment"]
+
+
+def test_a_platform_that_stops_answering_is_not_hammered(tmp_path, course, key_dir, platform):
+    gradebook, roster = course
+    extra = {"s8": "lti-hhh8", "s9": "lti-iii9"}
+    with open_gradebook(gradebook) as gb:
+        for student in extra:
+            gb.record(make_result(student), student, at(0))
+            gb.set_manual(student, HW, "written_answers", 5.0, None, "kim")
+    roster.write_text(roster.read_text() + "".join(f"{s},X,{i}\n" for s, i in extra.items()), encoding="utf-8")
+    platform.faults.append(Fault("POST", "/scores", status=503, times=1000))
+    result = publish_cli(tmp_path, course, key_dir)
+    assert result.exit_code == 1
+    outcomes = table(result)
+    assert [outcomes[s] for s in ("s1", "s2", "s5", "s8", "s9")] == ["failed"] * 5
+    assert result.stdout.count("not tried: the platform failed 3 posts in a row") == 2
+    assert platform.faults[0].hits == 3 * 3  # three students, each with its 2 retries; then no more
+    assert "5 of 8 score(s) not sent" in result.stderr

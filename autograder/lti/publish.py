@@ -21,6 +21,7 @@ from autograder.lti.ags import AgsClient, LineItem, PlatformError, Score
 from autograder.reports.tabular import feedback_text, fmt_points, points_possible
 
 TAG = "intro2ai-autograder"
+STOP_AFTER_UNAVAILABLE = 3  # consecutive posts the platform did not answer (after retries)
 UTC = dt.timezone.utc
 Outcome = Literal["sent", "unchanged", "would send", "skipped", "failed"]
 
@@ -46,6 +47,7 @@ class StudentOutcome:
     points: str
     outcome: Outcome
     detail: str = ""
+    platform_down: bool = False  # failed with no answer, a 429 or a 5xx after every retry
 
 
 @dataclass
@@ -103,9 +105,20 @@ def publish(client: AgsClient, gradebook: Gradebook, assignment: str, title: str
                         f"{fmt_points(maximum)}: the LMS scales each score to its column")
     report = PublishReport(line_item, created, dry_run, warnings=warnings)
     published = gradebook.published(line_item.id) if line_item else {}
+    unavailable = 0
     for plan in planned:
-        report.outcomes.append(_publish_one(client, gradebook, assignment, line_item, plan,
-                                            published.get(plan.student), dry_run))
+        if unavailable >= STOP_AFTER_UNAVAILABLE and plan.score is not None:
+            report.outcomes.append(StudentOutcome(
+                plan.student, plan.lms_user_id or "", "", "failed",
+                f"not tried: the platform failed {unavailable} posts in a row; rerun later to resume"))
+            continue
+        outcome = _publish_one(client, gradebook, assignment, line_item, plan,
+                               published.get(plan.student), dry_run)
+        if outcome.platform_down:
+            unavailable += 1
+        elif outcome.outcome in ("sent", "failed"):  # the platform answered
+            unavailable = 0
+        report.outcomes.append(outcome)
     return report
 
 
@@ -125,7 +138,8 @@ def _publish_one(client: AgsClient, gradebook: Gradebook, assignment: str, line_
     try:
         client.post_score(line_item, score)
     except PlatformError as exc:
-        return StudentOutcome(plan.student, lms_id, points, "failed", str(exc))
+        down = exc.status is None or exc.status == 429 or exc.status >= 500
+        return StudentOutcome(plan.student, lms_id, points, "failed", str(exc), down)
     gradebook.record_published(PublishedView(
         line_item.id, assignment, plan.student, lms_id, score.score_given, score.score_maximum,
         score.comment, plan.counted.attempt_id, dt.datetime.now(UTC)))
