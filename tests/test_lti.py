@@ -11,7 +11,15 @@ import jwt
 import pytest
 import requests
 from click.testing import CliRunner
-from lti_platform import COURSE, NOT_A_STUDENT, SCORE_TYPE, FakePlatform, Fault
+from lti_platform import (
+    COURSE,
+    LINEITEM_SCOPE,
+    NOT_A_STUDENT,
+    SCORE_SCOPE,
+    SCORE_TYPE,
+    FakePlatform,
+    Fault,
+)
 from results_factory import at, make_result
 from urllib3.util.retry import Retry
 
@@ -391,3 +399,12 @@ def test_a_platform_that_stops_answering_is_not_hammered(tmp_path, course, key_d
     assert result.stdout.count("not tried: the platform failed 3 posts in a row") == 2
     assert platform.faults[0].hits == 3 * 3  # three students, each with its 2 retries; then no more
     assert "5 of 8 score(s) not sent" in result.stderr
+
+
+def test_a_registration_without_the_score_scope_is_named(tmp_path, key_dir):
+    with FakePlatform(load_key(key_dir).public_jwk(), students=set(), scopes=(LINEITEM_SCOPE,)) as fake:
+        (tmp_path / "platform.toml").write_text(fake.platform_toml(), encoding="utf-8")
+        result = run("lti", "check", tmp_path / "platform.toml", "--key-dir", key_dir)
+    assert result.exit_code == 1
+    [line] = result.stderr.strip().splitlines()
+    assert f"did not grant {SCORE_SCOPE}" in line and "docs/lms.md" in line
