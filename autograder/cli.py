@@ -476,6 +476,43 @@ def report_command(gradebook_url, assignment_name, out_dir, pick, due, penalty_p
     click.echo(f"wrote {len(pages)} feedback page(s) and the class summary {summary}")
 
 
+@main.command("similarity")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@assignment_option
+@click.option("--public", "public_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Folder of public solutions (.py / .ipynb, any depth) to compare every student with.")  # fmt: skip
+@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for similarity.html and similarity.csv.")  # fmt: skip
+@click.option("--threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+              help="Pairs at or above this score get side-by-side fragments in the HTML report.")  # fmt: skip
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True,
+              help="At most this many pairs with fragments.")  # fmt: skip
+def similarity_command(folder, assignment_name, public_dir, out_dir, threshold, limit) -> None:
+    """Compare every pair of submissions in FOLDER (a bulk download or <id>.zip files), function by
+    function, and each one with the public solutions in --public.
+
+    \b
+    Renamed variables, reformatting, new comments and reordered functions do not hide a copy; the
+    template's given code is left out. Writes a ranked HTML report with the shared fragments side
+    by side, and a CSV. A high score is a reason to read the code, not a verdict.
+    """
+    from autograder.similarity import compare_class, write_csv, write_html
+
+    report = compare_class(_assignment(assignment_name), folder, public_dir)
+    _warn(f"skipped {who}: {why}" for who, why in report.skipped)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        html = write_html(report, out_dir / "similarity.html", threshold, limit)
+        table = write_csv(report, out_dir / "similarity.csv")
+    except OSError as exc:
+        raise click.ClickException(f"cannot write into {out_dir}: {exc.strerror or exc}") from exc
+    for rank, pair in enumerate(report.pairs[:10], 1):
+        click.echo(f"{rank:3d}  {pair.score:.2f}  {pair.left} ~ {pair.right} ({pair.kind})")
+    flagged = len(report.above(threshold))
+    click.echo(f"{len(report.students)} students, {len(report.pairs)} pair(s) with shared code, {flagged} at or "
+               f"above {threshold:g}: {html}, {table}")  # fmt: skip
+
+
 @main.command("gradescope-bundle")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("autograder.zip"),
               show_default=True, help="Where to write the zip to upload to Gradescope.")  # fmt: skip
