@@ -18,6 +18,7 @@ from autograder.lti import DEFAULT_KEY_DIR
 
 EXIT_OK, EXIT_UNGRADABLE, EXIT_INTERNAL = 0, 3, 4
 DEFAULT_ASSIGNMENT = "hw5_cnn"
+AUDIT_TARGET = 0.95  # share of non-equivalent mutants an assignment's checks must kill
 
 
 class GradeGroup(click.Group):
@@ -475,6 +476,91 @@ def report_command(gradebook_url, assignment_name, out_dir, pick, due, penalty_p
     except OSError as exc:
         raise click.ClickException(f"cannot write into {out_dir}: {exc.strerror or exc}") from exc
     click.echo(f"wrote {len(pages)} feedback page(s) and the class summary {summary}")
+
+
+@main.command("similarity")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@assignment_option
+@click.option("--public", "public_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="Folder of public solutions (.py / .ipynb, any depth) to compare every student with.")  # fmt: skip
+@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for similarity.html and similarity.csv.")  # fmt: skip
+@click.option("--threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+              help="Pairs at or above this score get side-by-side fragments in the HTML report.")  # fmt: skip
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True,
+              help="At most this many pairs with fragments.")  # fmt: skip
+def similarity_command(folder, assignment_name, public_dir, out_dir, threshold, limit) -> None:
+    """Compare every pair of submissions in FOLDER (a bulk download or <id>.zip files), function by
+    function, and each one with the public solutions in --public.
+
+    \b
+    Renamed variables, reformatting, new comments and reordered functions do not hide a copy; the
+    template's given code is left out. Writes a ranked HTML report with the shared fragments side
+    by side, and a CSV. A high score is a reason to read the code, not a verdict.
+    """
+    from autograder.similarity import compare_class, write_csv, write_html
+
+    report = compare_class(_assignment(assignment_name), folder, public_dir)
+    _warn(f"skipped {who}: {why}" for who, why in report.skipped)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        html = write_html(report, out_dir / "similarity.html", threshold, limit)
+        table = write_csv(report, out_dir / "similarity.csv")
+    except OSError as exc:
+        raise click.ClickException(f"cannot write into {out_dir}: {exc.strerror or exc}") from exc
+    for rank, pair in enumerate(report.pairs[:10], 1):
+        click.echo(f"{rank:3d}  {pair.score:.2f}  {pair.left} ~ {pair.right} ({pair.kind})")
+    flagged = len(report.above(threshold))
+    click.echo(f"{len(report.students)} students, {len(report.pairs)} pair(s) with shared code, {flagged} at or "
+               f"above {threshold:g}: {html}, {table}")  # fmt: skip
+
+
+@main.command("audit")
+@assignment_option
+@click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for the resumable state and audit.md (default: audit-<assignment>/).")  # fmt: skip
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Mutants graded at the same time (each in its own sandbox).")  # fmt: skip
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the hidden cases every mutant meets.")
+@click.option("--no-training", is_flag=True, help="Leave out the training target (the mutated regions rarely need it).")
+@click.option("-q", "--question", "questions", multiple=True, help="Grade only these questions (repeatable).")
+@click.option("--function", "functions", multiple=True, help="Mutate only this function (repeatable).")
+@click.option("--operator", "operators", multiple=True, metavar="PREFIX",
+              help="Only operators whose name starts with PREFIX: 'dl/' (deep-learning), 'core/' (cosmic-ray).")  # fmt: skip
+@click.option("--list", "list_only", is_flag=True, help="List the mutants and stop.")
+def audit_command(assignment_name, out_dir, jobs, seed, no_training, questions, functions, operators,
+                  list_only) -> None:  # fmt: skip
+    """Mutate the reference's solution regions and grade every mutant with the assignment's own
+    checks in the sandbox: which planted bugs the checks catch, per function.
+
+    \b
+    A mutant is killed when it scores below the unmutated reference. Each surviving mutant is
+    printed with its diff: either a gap in the hidden cases, or equivalent to the reference (then
+    list its id and why in assignments/<id>/audit.toml). Interrupted audits resume.
+    Exit code 0 when the score is at least 95 %, 1 otherwise.
+    """
+    from autograder.audit import AuditScope, mutants_of, run_audit, write_markdown
+
+    assignment = _assignment(assignment_name)
+    scope = AuditScope(seed, ("train",) if no_training else (), tuple(questions), tuple(functions), tuple(operators))
+    if list_only:
+        for mutant in mutants_of(assignment, scope):
+            click.echo(f"{mutant.id}  {mutant.file}:{mutant.line}  {mutant.function}  {mutant.operator}")
+        return
+    out_dir = out_dir or Path(f"audit-{assignment.id}")
+    with click.progressbar(length=1, label="grading mutants") as bar:
+        def progress(done: int, total: int) -> None:
+            bar.length = total
+            bar.update(done - bar.pos)
+
+        report = _guarded(lambda: run_audit(assignment, out_dir, scope, jobs, progress))
+    path = write_markdown(report, out_dir / "audit.md")
+    for (file, function), row in sorted(report.by_function().items()):
+        click.echo(f"{file:>10} {function:<28} killed {row['killed']:3d}  survived {row['survived']:3d}  "
+                   f"equivalent {row['equivalent']:3d}  {report.score([row]):6.1%}")  # fmt: skip
+    click.echo(f"mutation score {report.score():.1%} ({len(report.outcomes)} of {len(report.mutants)} mutants graded, "
+               f"{report.graded_now} now); survivors and diffs: {path}")  # fmt: skip
+    sys.exit(0 if report.score() >= AUDIT_TARGET else 1)
 
 
 @main.command("gradescope-bundle")
