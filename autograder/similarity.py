@@ -20,7 +20,7 @@ import csv
 import io
 import itertools
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -118,9 +118,14 @@ class Fingerprinter:
                 self._boilerplate[(spec.name, name)] = sorted(whole | _fingerprint(code, []).hashes)
             self._boilerplate[(spec.name, "")] = sorted(whole)
 
-    def units(self, source: str, file: str, text: str) -> list[Unit]:
+    def units(self, source: str, text: str, owner: Callable[[str], str | None]) -> list[Unit]:
+        """The functions of `text` worth comparing; `owner` names the declared file a function
+        belongs to (None: not one of the assignment's functions)."""
         found = []
         for name, code in functions_of(text):
+            file = owner(name)
+            if file is None:
+                continue
             boilerplate = self._boilerplate.get((file, name)) or self._boilerplate.get((file, ""), [])
             unit = Unit(source, file, name, code, _fingerprint(code, boilerplate))
             if unit.tokens >= MIN_TOKENS:
@@ -164,7 +169,7 @@ def compare_class(assignment: Assignment, folder: Path, public_dir: Path | None 
     students: dict[str, list[Unit]] = {}
     with tempfile.TemporaryDirectory(prefix="similarity-") as scratch:
         for student, files in _student_files(assignment, folder, Path(scratch), skipped):
-            students[student] = [u for file, text in files for u in printer.units(student, file, text)]
+            students[student] = [u for file, text in files for u in printer.units(student, text, lambda _, f=file: f)]
     public = list(_public_units(printer, assignment, public_dir)) if public_dir else []
     pairs = [_pair(a, students[a], b, students[b]) for a, b in itertools.combinations(sorted(students), 2)]
     pairs += [_best_public(student, units, public) for student, units in sorted(students.items())]
@@ -204,9 +209,7 @@ def _public_units(printer: Fingerprinter, assignment: Assignment, public_dir: Pa
              for name, _ in functions_of(_read(assignment.template_dir / spec.dest))}  # fmt: skip
     for path in sorted(p for p in public_dir.rglob("*") if p.is_file() and p.suffix in (".py", ".ipynb")):
         source = PUBLIC_PREFIX + path.relative_to(public_dir).as_posix()
-        for name, code in functions_of(_python_text(path)):
-            if name in owner:
-                yield from (u for u in printer.units(source, owner[name], code) if u.name == name)
+        yield from printer.units(source, _python_text(path), owner.get)
 
 
 def _pair(left: str, left_units: list[Unit], right: str, right_units: list[Unit]) -> PairReport:
