@@ -48,10 +48,10 @@ def _delimiter(header: str) -> str:
 
 
 def read_roster(path: str | Path, required: Sequence[str | tuple[str, ...]] = (),
-                skip: Callable[[dict[str, str]], bool] | None = None) -> Roster:
+                skip: Callable[[dict[str, str]], bool] | None = None, fix: str = "") -> Roster:
     """Read a comma-, semicolon- or tab-separated roster; `skip` drops non-student rows such as
-    Canvas's "Points Possible"; a missing `required` column is an error (a tuple in `required`
-    is a set of alternatives: any one of them will do)."""
+    Canvas's "Points Possible"; a missing `required` column is an error, ending with `fix` (a
+    tuple in `required` is a set of alternatives: any one of them will do)."""
     text = _decode(Path(path).read_bytes())
     delimiter = _delimiter(text.partition("\n")[0])
     reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
@@ -60,7 +60,7 @@ def read_roster(path: str | Path, required: Sequence[str | tuple[str, ...]] = ()
     alternatives = [(c,) if isinstance(c, str) else c for c in required]
     missing = [" or ".join(c) for c in alternatives if not any(name in columns for name in c)]
     if missing:
-        raise ValueError(f"{path}: roster lacks column(s) {', '.join(missing)}")
+        raise ValueError(f"{path}: roster lacks column(s) {', '.join(missing)}" + (f"; {fix}" if fix else ""))
     rows, lines = [], []
     for row in reader:
         clean = {k: (v or "").strip() for k, v in row.items() if k}

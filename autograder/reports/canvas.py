@@ -55,7 +55,8 @@ def write_canvas(path: str | Path, scores: Sequence[CountedScore], roster_path: 
                  max_points: float | None = None, scale: Scale = AS_GRADED) -> ExportReport:
     """Write the import file for one assignment column `Title (id)`; refuses to write one with no
     student row (ValueError)."""
-    roster = read_roster(roster_path, required=REQUIRED, skip=_not_a_student)
+    roster = read_roster(roster_path, required=REQUIRED, skip=_not_a_student,
+                         fix="give the file Canvas's Grades > Export > Export Entire Gradebook writes")
     by_student, report = start_export(path, scores, scale, NO_GRADE_RULE)
     maximum, more = points_possible(by_student.values(), max_points)
     match = match_students(by_student, roster, MATCH_KEYS, label=_name)
