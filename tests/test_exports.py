@@ -98,6 +98,7 @@ def test_canvas_round_trip_keeps_existing_grades_and_excused(tmp_path, scores):
     assert summary.startswith(f"wrote {tmp_path / 'canvas_import.csv'}: 3 row(s); 2 student(s) skipped")
     assert "ghost: not matched to one roster row" in summary and "twin: not matched" in summary
     assert "2026007 (error)" in summary and "Choi, Ara (no submission)" in summary
+    assert "Oh, Fault" not in summary  # submitted; its grading failed: listed once, as no grade
     assert "Student, Test (no submission)" in summary and "Canvas keeps their current grade" in summary
     assert summary.endswith("scale: none (points as graded)")
 

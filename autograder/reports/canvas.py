@@ -59,14 +59,15 @@ def write_canvas(path: str | Path, scores: Sequence[CountedScore], roster_path: 
                          fix="give the file Canvas's Grades > Export > Export Entire Gradebook writes")
     by_student, report = start_export(path, scores, scale, NO_GRADE_RULE)
     maximum, more = points_possible(by_student.values(), max_points)
-    match = match_students(by_student, roster, MATCH_KEYS, label=_name)
+    ungraded = [s.student for s in scores if s.student not in by_student]  # matched so their rows are not "no submission"
+    match = match_students([*by_student, *ungraded], roster, MATCH_KEYS, label=_name)
     report.warnings += more + match.warnings
-    report.skipped += [f"{s}: not matched to one roster row" for s in match.unmatched]
+    report.skipped += [f"{s}: not matched to one roster row" for s in match.unmatched if s in by_student]
     report.no_grade += [f"{_name(roster.rows[i])} (no submission)" for i in match.unclaimed]
     columns = [c for c in IDENTITY if c in roster.columns]
     target = f"{title} ({canvas_assignment_id})"
     rows = [[*columns, target], [POINTS_POSSIBLE, *[""] * (len(columns) - 1), fmt_points(scale.maximum(maximum))]]
-    for i in sorted(match.rows):
+    for i in sorted(i for i, student in match.rows.items() if student in by_student):
         entry, score = roster.rows[i], by_student[match.rows[i]]
         if entry.get(target, "").strip().upper() == EXCUSED:
             report.warnings.append(f"roster line {roster.lines[i]} ({_name(entry)}) is excused (EX) in Canvas; "
