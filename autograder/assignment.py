@@ -144,7 +144,7 @@ class Visibility:
 def _withheld(level: str, due: dt.datetime | None) -> str:
     when = {"after_due_date": f"after the due date ({due.isoformat()})" if due else "after the due date",
             "after_published": "once grades are published"}.get(level)
-    return "Inputs of hidden cases are not shown" + (f"; they will be {when}." if when else ".")
+    return "Inputs of hidden cases are not shown" + (f"; they will be shown {when}." if when else ".")
 
 
 @dataclass(frozen=True)

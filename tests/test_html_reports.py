@@ -104,7 +104,7 @@ def test_hidden_inputs_follow_the_due_date_and_publication(level, due, published
     html = render_feedback(make_result("s1"), policy)
     assert (HIDDEN_PARAMS in html) is shown and ("seed 1234" in html) is shown
     if level == "after_due_date" and due and not shown:
-        assert f"they will be after the due date ({DUE.isoformat()})" in html
+        assert f"they will be shown after the due date ({DUE.isoformat()})" in html
 
 
 def test_visibility_table_due_date_and_bad_levels():

@@ -251,7 +251,7 @@ def test_report_keeps_hidden_inputs_until_published(book, tmp_path) -> None:
     """HW5 declares hidden_inputs = "after_published": only `--published` shows them."""
     before, after = tmp_path / "before", tmp_path / "after"
     result = run("report", "--gradebook", book, "-o", before)
-    assert "Inputs of hidden cases are not shown; they will be once grades are published." in result.stdout
+    assert "Inputs of hidden cases are not shown; they will be shown once grades are published." in result.stdout
     assert run("report", "--gradebook", book, "-o", after, "--published").exit_code == 0
     [page_before] = before.glob("junlee-*.html")
     [page_after] = after.glob("junlee-*.html")

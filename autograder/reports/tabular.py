@@ -57,7 +57,7 @@ class ExportReport:
     def summary(self) -> str:
         skipped = f"{len(self.skipped)} student(s) skipped" + (f" ({'; '.join(self.skipped)})" if self.skipped else "")
         no_grade = f"{len(self.no_grade)} with no grade" + (
-            f" ({', '.join(self.no_grade)}: {self.no_grade_rule})" if self.no_grade else "")
+            f" ({'; '.join(self.no_grade)}: {self.no_grade_rule})" if self.no_grade else "")
         return f"wrote {self.path}: {self.rows} row(s); {skipped}; {no_grade}; scale: {self.scale.describe()}"
 
 
