@@ -17,7 +17,6 @@ class Roster:
     columns: tuple[str, ...]
     rows: tuple[dict[str, str], ...]
     lines: tuple[int, ...]
-    delimiter: str = ","
 
 
 @dataclass
@@ -27,7 +26,7 @@ class Match:
     rows: dict[int, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     unmatched: list[str] = field(default_factory=list)  # graded students given no row (why: in warnings)
-    unclaimed: list[int] = field(default_factory=list)  # roster rows no single student matched
+    unclaimed: list[int] = field(default_factory=list)  # roster rows no student matched (no submission)
 
 
 def _decode(raw: bytes) -> str:
@@ -67,7 +66,7 @@ def read_roster(path: str | Path, required: Sequence[str | tuple[str, ...]] = ()
         if skip is None or not skip(clean):
             rows.append(clean)
             lines.append(reader.line_num)
-    return Roster(str(path), columns, tuple(rows), tuple(lines), delimiter)
+    return Roster(str(path), columns, tuple(rows), tuple(lines))
 
 
 def match_students(students: Iterable[str], roster: Roster, keys: Sequence[str],
@@ -93,14 +92,12 @@ def match_students(students: Iterable[str], roster: Roster, keys: Sequence[str],
             match.rows[row] = who[0]
         else:
             match.unmatched += who
-            match.unclaimed.append(row)
             match.warnings.append(f"roster line {roster.lines[row]} ({label(roster.rows[row])}) "
                                   f"matches several students: {', '.join(who)}; none exported")
     for i, row in enumerate(roster.rows):
         if i not in claimed:
             match.unclaimed.append(i)
             match.warnings.append(f"roster line {roster.lines[i]} ({label(row)}): no submission")
-    match.unclaimed.sort()
     return match
 
 
