@@ -165,6 +165,17 @@ def test_class_summary_numbers():
     assert slowest == ["b", "c", "a", "d", "e"]
 
 
+def test_a_grader_fault_is_no_grade_never_a_zero():
+    """#18: a result whose status is not one the gradebook scores (here `error`) shows no score."""
+    fault = {**make_result("f", errors={"Q1": "error"}), "status": "error", "score": 0.0,
+             "message": "the grader failed; this is not your fault"}
+    page = render_feedback(fault, VISIBLE)
+    assert 'id="total-score">— / 100<' in page
+    summary = render_class_summary(_class() + [fault])
+    assert 'id="n-no-grade">1<' in summary and 'id="mean">65.0%<' in summary  # as without it
+    assert "no grade" in summary.split('id="slowest"')[1]
+
+
 def test_class_summary_escapes_and_handles_no_results():
     html = render_class_summary([make_result("<b>x</b>", hostile=True, errors={"Q2": "error"})])
     assert "<script" not in html and "<b>x</b>" not in html and "&lt;b&gt;x&lt;/b&gt;" in html

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from autograder.assignment import Shown
-from autograder.reports.tabular import fmt_points
+from autograder.reports.tabular import SCORED_STATUSES, fmt_points
 
 TEMPLATES = Path(__file__).parent / "templates"
 CURVE_KEYS = {"loss_history": "training loss", "train_acc_history": "training accuracy"}
@@ -146,7 +146,7 @@ def _feedback_view(result: dict, shown: Shown) -> dict:
         "seed": result.get("seed") if shown.hidden_inputs else WITHHELD,
         "visibility_note": shown.note,
         "sha256": str(result.get("sha256") or "")[:12],
-        "score": counted.get("score", result.get("score")),
+        "score": counted.get("score", result.get("score")) if _has_grade(result) else None,
         "max_score": counted.get("max_score", result.get("max_score")),
         "counted": counted,
         "sandbox_kind": sandbox.get("kind") or "—", "sandbox_warning": sandbox.get("warning"),
@@ -167,7 +167,14 @@ def render_feedback(result: dict, shown: Shown) -> str:
     return _ENV.get_template("feedback.html").render(**_feedback_view(result, shown))
 
 
-def _percent(result: dict) -> float:
+def _has_grade(result: dict) -> bool:
+    """A grader fault (any status the gradebook does not score) is no grade, never a 0."""
+    return result.get("status") in SCORED_STATUSES
+
+
+def _percent(result: dict) -> float | None:
+    if not _has_grade(result):
+        return None
     counted = result.get("counted") or {}
     score = _number(counted.get("score", result.get("score"))) or 0.0
     maximum = _number(counted.get("max_score", result.get("max_score"))) or 0.0
@@ -221,12 +228,13 @@ def _failures(results: Sequence[dict]) -> list[tuple[str, str, int]]:
 
 
 def _summary_view(results: Sequence[dict]) -> dict:
-    percents = [_percent(r) for r in results]
+    percents = [p for p in map(_percent, results) if p is not None]
     slowest = sorted(results, key=lambda r: _number(r.get("duration_s")) or 0.0, reverse=True)[:TOP_N]
     return {
         "n": len(results),
         "graded": sum(r.get("status") == "graded" for r in results),
         "ungradable": sum(r.get("status") == "ungradable" for r in results),
+        "no_grade": sum(not _has_grade(r) for r in results),
         "mean": statistics.fmean(percents) if percents else None,
         "median": statistics.median(percents) if percents else None,
         "assignments": sorted({f"{r.get('assignment')} {r.get('assignment_version')}" for r in results}),
