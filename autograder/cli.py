@@ -389,9 +389,9 @@ def export_command(gradebook_url, fmt, output, assignment_name, roster, column_i
                    scale_to, pick, due, penalty_per_day, cutoff) -> None:  # fmt: skip
     """Write the gradebook's counted grades as an LMS import file and summarise it.
 
-    Only students with a grade get a row: a roster student with no submission, or one whose
-    grading failed, is left out so the LMS keeps their current grade (never a blank or a 0).
-    The summary (stdout) gives rows written, students skipped and why, students with no grade
+    An LMS file has rows only for students with a grade: a roster student with no submission,
+    or one whose grading failed, is left out so the LMS keeps their current grade (never a blank
+    or a 0); the plain csv lists everyone, with an empty total for no grade. The summary (stdout) gives rows written, students skipped and why, students with no grade
     and the scale; warnings go to stderr. Gradescope files follow the assignment's [visibility].
     """
     import csv
