@@ -7,6 +7,7 @@ brings is `checks.py` (parent side: probe inputs, reference outputs, custom judg
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib.util
 import sys
 from dataclasses import dataclass, field, replace
@@ -99,6 +100,53 @@ class DataTarget:
     source: str
 
 
+LEVELS = ("visible", "after_due_date", "after_published", "hidden")  # Gradescope's visibility levels
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What a student-facing page may show now, resolved from a `Visibility` (staff see everything)."""
+
+    hidden_inputs: bool
+    stdout: bool
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Visibility:
+    """The `[visibility]` table: when students see a hidden case's inputs (its parameters and the
+    result's seed, which regenerates them) and the output their code printed. Staff's own result
+    document always keeps everything; student pages, Gradescope results and exports follow this."""
+
+    hidden_inputs: str = "hidden"
+    stdout: str = "visible"
+    due: dt.datetime | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("hidden_inputs", "stdout"):
+            if getattr(self, name) not in LEVELS:
+                raise ValueError(f"[visibility] {name} = {getattr(self, name)!r}: use one of {', '.join(LEVELS)}")
+        if self.due is not None and (not isinstance(self.due, dt.datetime) or self.due.tzinfo is None):
+            raise ValueError("[visibility] due must be a date-time with a timezone, e.g. 2026-12-01T23:59:00+09:00")
+
+    def shown(self, due: dt.datetime | None = None, published: bool = False,
+              now: dt.datetime | None = None) -> Shown:
+        """Resolve the levels at `now`: `due` (e.g. `--due`) overrides the table's, `published`
+        is the staff's explicit word that grades are out."""
+        due = due or self.due
+        now = now or dt.datetime.now(dt.timezone.utc)
+        is_open = {"visible": True, "after_due_date": due is not None and now >= due,
+                   "after_published": published, "hidden": False}
+        inputs, stdout = is_open[self.hidden_inputs], is_open[self.stdout]
+        return Shown(inputs, stdout, "" if inputs else _withheld(self.hidden_inputs, due))
+
+
+def _withheld(level: str, due: dt.datetime | None) -> str:
+    when = {"after_due_date": f"after the due date ({due.isoformat()})" if due else "after the due date",
+            "after_published": "once grades are published"}.get(level)
+    return "Inputs of hidden cases are not shown" + (f"; they will be shown {when}." if when else ".")
+
+
 @dataclass(frozen=True)
 class Assignment:
     id: str
@@ -119,6 +167,7 @@ class Assignment:
     data_default: str
     data_targets: dict[str, DataTarget]
     notebook: dict[str, Any] = field(default_factory=dict)  # the [notebook] table (notebook_run.py reads it)
+    visibility: Visibility = Visibility()
 
     @property
     def max_score(self) -> float:
@@ -191,6 +240,7 @@ def _build(raw: dict[str, Any], root: Path) -> Assignment:
             for name, t in data.get("targets", {}).items()
         },
         notebook=dict(raw.get("notebook", {})),
+        visibility=Visibility(**raw.get("visibility", {})),
     )
 
 

@@ -78,8 +78,11 @@ data_option = click.option(
 @click.option("--artifacts", "artifacts_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Save the executed notebook (.ipynb) and its HTML rendering in this folder.")  # fmt: skip
 @click.option("--no-notebook", is_flag=True, help="Do not execute the submitted notebook.")
+@click.option("--student-view", is_flag=True,
+              help="Print the table as the student may see it now (the assignment's [visibility], before "
+                   "its due date and publication); --json still keeps everything.")  # fmt: skip
 def grade_zip_command(submission, assignment_name, json_path, seed, data, no_training, only, student, artifacts_dir,
-                      no_notebook) -> None:  # fmt: skip
+                      no_notebook, student_view) -> None:  # fmt: skip
     """Grade one student's SUBMISSION zip in the sandbox and print a score table."""
     from autograder.grade import GradeOptions, grade_zip
     from autograder.reports.terminal import render_result
@@ -91,7 +94,7 @@ def grade_zip_command(submission, assignment_name, json_path, seed, data, no_tra
     result = _guarded(lambda: grade_zip(submission, assignment, options))
     if json_path:
         json_path.write_text(json.dumps(result, indent=2), encoding="utf-8")
-    click.echo(render_result(result))
+    click.echo(render_result(result, shown=assignment.visibility.shown() if student_view else None))
     sys.exit(EXIT_UNGRADABLE if result["status"] == "ungradable" else EXIT_OK)
 
 
@@ -361,6 +364,7 @@ def _warn(warnings) -> None:
 
 
 EXPORT_FORMATS = ("canvas", "moodle", "blackboard", "gradescope", "csv")
+SCALED_FORMATS = ("canvas", "moodle", "blackboard")
 
 
 @main.command("export")
@@ -370,64 +374,84 @@ EXPORT_FORMATS = ("canvas", "moodle", "blackboard", "gradescope", "csv")
               help="File to write (gradescope: a folder, one results.json-style file per student).")  # fmt: skip
 @assignment_option
 @click.option("--roster", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="The LMS's own grade/roster export, to match students (required for canvas).")  # fmt: skip
+              help="The LMS's own grade/roster export, to match students (required for canvas; any layout "
+                   "Canvas exports: comma or semicolon, Student or LastName/FirstName).")  # fmt: skip
 @click.option("--column-id", default=None, help="Canvas assignment id (required for canvas) or Blackboard column id.")
 @click.option("--title", default=None, help="Grade column title (default: the assignment's title).")
 @click.option("--identifier", type=click.Choice(["idnumber", "email", "participant"]), default="idnumber",
               show_default=True, help="Moodle: the identifier column to write; 'participant' writes the "
               "assignment's grading worksheet, for students graded from a Moodle bulk download.")  # fmt: skip
 @click.option("--delimiter", type=click.Choice(["tab", "comma"]), default="tab", show_default=True,
-              help="Blackboard: tab-delimited UTF-16 (recommended) or comma-separated UTF-8.")  # fmt: skip
+              help="Blackboard: tab-delimited UTF-16 .xls (recommended) or comma-separated UTF-8 .csv.")  # fmt: skip
+@click.option("--scale-to", type=click.FloatRange(min=0, min_open=True), default=None, metavar="POINTS",
+              help="canvas/moodle/blackboard: write each grade as a share of POINTS, the LMS column's maximum "
+                   "(e.g. 100 for Moodle, whose import refuses grades above 100). Recorded in the file name.")  # fmt: skip
 @policy_options
 def export_command(gradebook_url, fmt, output, assignment_name, roster, column_id, title, identifier, delimiter,
-                   pick, due, penalty_per_day, cutoff) -> None:  # fmt: skip
-    """Write the gradebook's counted grades as an LMS import file; warnings go to stderr."""
+                   scale_to, pick, due, penalty_per_day, cutoff) -> None:  # fmt: skip
+    """Write the gradebook's counted grades as an LMS import file and summarise it.
+
+    An LMS file has rows only for students with a grade: a roster student with no submission,
+    or one whose grading failed, is left out so the LMS keeps their current grade (never a blank
+    or a 0); the plain csv lists everyone, with an empty total for no grade. The summary (stdout) gives rows written, students skipped and why, students with no grade
+    and the scale; warnings go to stderr. Gradescope files follow the assignment's [visibility].
+    """
     import csv
+
+    from autograder.reports.tabular import Scale, fmt_points
 
     if fmt == "canvas" and (roster is None or column_id is None):
         raise click.UsageError("--format canvas needs --roster (Canvas's gradebook export) and --column-id")
-    title = title or _assignment(assignment_name).title
+    if scale_to is not None and fmt not in SCALED_FORMATS:
+        raise click.UsageError(f"--scale-to applies to {', '.join(SCALED_FORMATS)}, not {fmt}")
+    assignment = _assignment(assignment_name)
+    scale = Scale(scale_to)
+    if scale_to is not None:
+        output = output.with_name(f"{output.stem}.scaled-to-{fmt_points(scale_to)}{output.suffix}")
     scores = _counted_scores(gradebook_url, assignment_name, pick, due, penalty_per_day, cutoff)
     try:
-        warnings = _export(fmt, output, scores, roster, column_id, title, identifier, delimiter)
+        report = _export(fmt, output, scores, roster, column_id, title or assignment.title, identifier, delimiter,
+                         scale, assignment.visibility)  # fmt: skip
     except (ValueError, UnicodeError, csv.Error, OSError) as exc:
         raise click.ClickException(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from exc
-    _warn(warnings)
-    click.echo(f"wrote {output} ({fmt}, {len(scores)} students)")
+    _warn(report.warnings)
+    click.echo(report.summary())
 
 
-def _export(fmt, output, scores, roster, column_id, title, identifier, delimiter) -> list[str]:
+def _export(fmt, output, scores, roster, column_id, title, identifier, delimiter, scale, visibility):
     from datetime import datetime, timezone
 
     from autograder.reports import blackboard, canvas, moodle, plain_csv
 
     if fmt == "canvas":
-        return canvas.write_canvas(output, scores, roster, title, column_id)
+        return canvas.write_canvas(output, scores, roster, title, column_id, scale=scale)
     if fmt == "moodle":
         if identifier == "participant":
             now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")  # PHP's strtotime reads it
-            return moodle.write_moodle_worksheet(output, scores, now)
-        return moodle.write_moodle(output, scores, title, identifier, roster)
+            return moodle.write_moodle_worksheet(output, scores, now, scale)
+        return moodle.write_moodle(output, scores, title, identifier, roster, scale)
     if fmt == "blackboard":
-        return blackboard.write_blackboard(output, scores, title, column_id, delimiter, roster)
+        return blackboard.write_blackboard(output, scores, title, column_id, delimiter, roster, scale=scale)
     if fmt == "gradescope":
-        return _export_gradescope(output, scores)
+        return _export_gradescope(output, scores, visibility)
     return plain_csv.write_plain_csv(output, scores)
 
 
-def _export_gradescope(folder: Path, scores) -> list[str]:
+def _export_gradescope(folder: Path, scores, visibility):
     """One Gradescope results file per student, scored as counted (late policy, manual grades)."""
     from autograder.reports.gradescope import write_gradescope
     from autograder.reports.html import feedback_filename
+    from autograder.reports.tabular import ExportReport, has_grade
 
-    warnings = []
+    report = ExportReport(folder, no_grade_rule="no file is written for them")
     for score in scores:
-        if score.result is None:
-            warnings.append(f"student {score.student!r}: no attempt counts ({score.status}); no file")
+        if score.result is None or not has_grade(score):
+            report.no_grade.append(f"{score.student} ({score.status})")
             continue
         name = Path(feedback_filename(score.result)).stem + ".json"
-        write_gradescope(folder / name, {**score.result, "score": score.score})
-    return warnings
+        write_gradescope(folder / name, {**score.result, "score": score.score}, visibility)
+        report.rows += 1
+    return report
 
 
 @main.command("manual")
@@ -462,20 +486,31 @@ def manual_command(scores_csv, gradebook_url, assignment_name, grader) -> None:
 @assignment_option
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder for the pages.")  # fmt: skip
+@click.option("--published", is_flag=True,
+              help="Grades are published: show what the assignment's [visibility] keeps until then "
+                   "(after_published), e.g. the inputs of hidden cases.")  # fmt: skip
 @policy_options
-def report_command(gradebook_url, assignment_name, out_dir, pick, due, penalty_per_day, cutoff) -> None:
-    """Write each student's feedback page and the class summary (index.html) into OUTPUT."""
+def report_command(gradebook_url, assignment_name, out_dir, published, pick, due, penalty_per_day, cutoff) -> None:
+    """Write each student's feedback page and the class summary (index.html) into OUTPUT.
+
+    Pages follow the assignment's [visibility] table: what is shown `after_due_date` appears
+    once --due (or the table's `due`) has passed, `after_published` only with --published.
+    """
     from autograder.reports.html import write_class_summary, write_feedback_pages
 
+    assignment = _assignment(assignment_name)
     scores = _counted_scores(gradebook_url, assignment_name, pick, due, penalty_per_day, cutoff)
     _warn(f"student {s.student!r}: no attempt counts ({s.status}); no page" for s in scores if s.result is None)
     results = [s.result for s in scores if s.result is not None]
+    shown = assignment.visibility.shown(due, published)
     try:
-        pages = write_feedback_pages(results, out_dir)
+        pages = write_feedback_pages(results, out_dir, shown)
         summary = write_class_summary(results, out_dir / "index.html")
     except OSError as exc:
         raise click.ClickException(f"cannot write into {out_dir}: {exc.strerror or exc}") from exc
     click.echo(f"wrote {len(pages)} feedback page(s) and the class summary {summary}")
+    if shown.note:
+        click.echo(shown.note)
 
 
 @main.command("similarity")

@@ -140,7 +140,7 @@ def run_autograder(root: Path) -> int:
         results.parent.mkdir(parents=True, exist_ok=True)
         results.write_text(json.dumps({"score": 0.0, "output": FAULT_OUTPUT, "tests": []}), encoding="utf-8")
         return 1
-    write_gradescope(results, result)
+    write_gradescope(results, result, assignment.visibility)
     print(render_result(result, colour=False))  # the run log staff see
     return 0
 

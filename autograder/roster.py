@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,8 @@ class Match:
 
     rows: dict[int, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    unmatched: list[str] = field(default_factory=list)  # graded students given no row (why: in warnings)
+    unclaimed: list[int] = field(default_factory=list)  # roster rows no student matched (no submission)
 
 
 def _decode(raw: bytes) -> str:
@@ -33,18 +36,30 @@ def _decode(raw: bytes) -> str:
     return raw.decode("utf-8-sig")
 
 
-def read_roster(path: str | Path, required: Sequence[str] = (),
-                skip: Callable[[dict[str, str]], bool] | None = None) -> Roster:
-    """Read a CSV (or tab-separated) roster; `skip` drops non-student rows such as Canvas's
-    "Points Possible"; a missing `required` column is an error."""
+DELIMITERS = (",", ";", "\t")
+
+
+def _delimiter(header: str) -> str:
+    """The delimiter that splits the header line into the most columns: LMS exports are comma-,
+    semicolon- (Canvas's "use semicolons" setting, for locales with a decimal comma) or
+    tab-separated (Blackboard)."""
+    return max(DELIMITERS, key=lambda d: len(next(csv.reader([header], delimiter=d), [])))
+
+
+def read_roster(path: str | Path, required: Sequence[str | tuple[str, ...]] = (),
+                skip: Callable[[dict[str, str]], bool] | None = None, fix: str = "") -> Roster:
+    """Read a comma-, semicolon- or tab-separated roster; `skip` drops non-student rows such as
+    Canvas's "Points Possible"; a missing `required` column is an error, ending with `fix` (a
+    tuple in `required` is a set of alternatives: any one of them will do)."""
     text = _decode(Path(path).read_bytes())
-    delimiter = "\t" if "\t" in text.partition("\n")[0] else ","
-    reader = csv.DictReader(text.splitlines(), delimiter=delimiter)
+    delimiter = _delimiter(text.partition("\n")[0])
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
     columns = tuple((c or "").strip() for c in reader.fieldnames or ())
     reader.fieldnames = list(columns)
-    missing = [c for c in required if c not in columns]
+    alternatives = [(c,) if isinstance(c, str) else c for c in required]
+    missing = [" or ".join(c) for c in alternatives if not any(name in columns for name in c)]
     if missing:
-        raise ValueError(f"{path}: roster lacks column(s) {', '.join(missing)}")
+        raise ValueError(f"{path}: roster lacks column(s) {', '.join(missing)}" + (f"; {fix}" if fix else ""))
     rows, lines = [], []
     for row in reader:
         clean = {k: (v or "").strip() for k, v in row.items() if k}
@@ -70,14 +85,18 @@ def match_students(students: Iterable[str], roster: Roster, keys: Sequence[str],
         hit = _find(student, keys, index, roster, match.warnings)
         if hit is not None:
             claimed.setdefault(hit, []).append(student)
+        else:
+            match.unmatched.append(student)
     for row, who in claimed.items():
         if len(who) == 1:
             match.rows[row] = who[0]
         else:
+            match.unmatched += who
             match.warnings.append(f"roster line {roster.lines[row]} ({label(roster.rows[row])}) "
                                   f"matches several students: {', '.join(who)}; none exported")
     for i, row in enumerate(roster.rows):
         if i not in claimed:
+            match.unclaimed.append(i)
             match.warnings.append(f"roster line {roster.lines[i]} ({label(row)}): no submission")
     return match
 

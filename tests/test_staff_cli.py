@@ -87,7 +87,7 @@ def test_export_csv_applies_the_policy(book, tmp_path) -> None:
     result = run("export", "--gradebook", book, "--format", "csv", "-o", out,
                  "--due", DUE, "--penalty-per-day", "0.1", "--cutoff", "2026-12-01T00:00+00:00")  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert f"wrote {out} (csv, 5 students)" in result.stdout
+    assert f"wrote {out}: 5 row(s); 0 student(s) skipped; 0 with no grade; scale: none" in result.stdout
     rows = _csv_rows(out)
     assert set(rows) == {"2026001", "junlee", "2026003", "tardy", "real01"}
     assert (rows["junlee"]["days_late"], rows["junlee"]["total"]) == ("1", "90")  # 100 earned, one day late
@@ -105,7 +105,9 @@ def test_export_canvas_with_roster_warns_on_stderr(book, tmp_path, hw5) -> None:
     rows = list(csv.reader(out.open(newline="", encoding="utf-8")))
     assert rows[0][-1] == f"{hw5.title} (4711)"
     scores = {row[2]: row[-1] for row in rows[2:]}
-    assert scores["2026001"] != "" and scores["real01"] == "10" and scores["2026005"] == ""
+    assert scores["2026001"] != "" and scores["real01"] == "10"
+    assert "2026005" not in scores  # no submission: no row, so Canvas keeps the grade it has
+    assert "Choi, Absent (no submission)" in result.stdout and "1 student(s) skipped (tardy: " in result.stdout
     warnings = result.stderr
     assert "'tardy' has a grade but is not in the roster" in warnings  # a graded student missing from the roster
     assert "(Choi, Absent): no submission" in warnings  # a roster student without a grade
@@ -160,11 +162,39 @@ def test_export_bad_roster_or_gradebook_file_is_one_line(book, tmp_path) -> None
     roster.write_text("Name,Mail\nx,y\n", encoding="utf-8")
     result = run("export", "--gradebook", book, "--format", "canvas", "--roster", roster, "--column-id", "1",
                  "-o", tmp_path / "o.csv")  # fmt: skip
-    assert "roster lacks column(s) Student, ID, SIS Login ID, Section" in refused(result)
+    assert "roster lacks column(s) Student or LastName, ID, SIS Login ID, Section; give the file" in refused(result)
     not_a_db = tmp_path / "notes.sqlite"
     not_a_db.write_text("not a database\n" * 100, encoding="utf-8")
     result = run("export", "--gradebook", not_a_db, "--format", "csv", "-o", tmp_path / "o.csv")
     assert refused(result).startswith(f"Error: cannot use the gradebook {not_a_db}:")
+
+
+def test_export_scale_to_is_in_the_file_name_and_the_summary(book, tmp_path) -> None:
+    roster = tmp_path / "moodle_roster.csv"
+    roster.write_text("First name,Last name,ID number,Email address\nJun,Lee,junlee,jun@u\nR,One,real01,r@u\n",
+                      encoding="utf-8")  # fmt: skip
+    result = run("export", "--gradebook", book, "--format", "moodle", "--roster", roster, "--scale-to", "50",
+                 "--title", "HW5", "-o", tmp_path / "moodle.csv")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    written = tmp_path / "moodle.scaled-to-50.csv"
+    assert {r["ID number"]: r["HW5"] for r in csv.DictReader(written.open(encoding="utf-8"))} == {"junlee": "47.619", "real01": "4.5455"}  # 100/105 and 10/110
+    assert f"wrote {written}: 2 row(s); 3 student(s) skipped" in result.stdout
+    assert "2026001: not in the roster (Moodle would refuse the file)" in result.stdout
+    assert result.stdout.strip().endswith("scale: scaled to 50 points")
+
+
+def test_export_refusals_for_moodle_are_one_line(tmp_path) -> None:
+    book = tmp_path / "top.sqlite"
+    with open_gradebook(book) as gradebook:
+        gradebook.record(make_result("top"), "top", at(0))
+        gradebook.set_manual("top", HW, "written_answers", 5.0, "", "ta")  # 105 of 105
+    out = tmp_path / "moodle.csv"
+    line = refused(run("export", "--gradebook", book, "--format", "moodle", "-o", out))
+    assert "grades up to 105 are above 100" in line and "--scale-to 100" in line and not out.exists()
+    line = refused(run("export", "--gradebook", book, "--format", "moodle", "--identifier", "participant", "-o", out))
+    assert "no graded student is recorded by a Moodle participant id" in line and not out.exists()
+    result = run("export", "--gradebook", book, "--format", "csv", "--scale-to", "100", "-o", out)
+    assert result.exit_code == 2 and "--scale-to applies to canvas, moodle, blackboard, not csv" in result.stderr
 
 
 # ------------------------------------------------------------------ manual grades
@@ -215,6 +245,27 @@ def test_report_writes_feedback_pages_and_the_class_summary(book, tmp_path) -> N
     summary = (out / "index.html").read_text(encoding="utf-8")
     assert "max_pool_forward_naive" in summary and "no layers.py in the zip" in summary
     assert "wrote 4 feedback page(s)" in result.stdout
+
+
+def test_report_keeps_hidden_inputs_until_published(book, tmp_path) -> None:
+    """HW5 declares hidden_inputs = "after_published": only `--published` shows them."""
+    before, after = tmp_path / "before", tmp_path / "after"
+    result = run("report", "--gradebook", book, "-o", before)
+    assert "Inputs of hidden cases are not shown; they will be shown once grades are published." in result.stdout
+    assert run("report", "--gradebook", book, "-o", after, "--published").exit_code == 0
+    [page_before] = before.glob("junlee-*.html")
+    [page_after] = after.glob("junlee-*.html")
+    assert "90210" not in page_before.read_text(encoding="utf-8") and "seed withheld" in page_before.read_text(encoding="utf-8")
+    assert "&#34;seed&#34;: 90210" in page_after.read_text(encoding="utf-8")
+
+
+def test_terminal_student_view_withholds_the_seed(hw5) -> None:
+    from autograder.reports.terminal import render_result
+
+    doc = make_result("s1")
+    assert "seed 1234" in render_result(doc, colour=False)
+    student = render_result(doc, colour=False, shown=hw5.visibility.shown())
+    assert "seed 1234" not in student and "seed withheld" in student and "once grades are published" in student
 
 
 # ------------------------------------------------------------------ Gradescope

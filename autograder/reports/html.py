@@ -3,9 +3,10 @@
 Pages carry their CSS inline, draw charts as inline SVG, run no script and load nothing: a
 Content-Security-Policy meta tag forbids scripts and remote fetches as a second line of defence
 behind autoescaping. Every string from a result document is student-influenced and is only
-ever rendered as escaped text. Hidden cases show their parameters, metric and threshold; no
-expected value is ever in a result document, and case `extras` are shown only as curves and,
-for public cases, as plain numbers.
+ever rendered as escaped text. Hidden cases show their metric and threshold, and their
+parameters and the result's seed only when the assignment's `[visibility]` allows it now
+(`Shown`); likewise the questions' printed output. No expected value is ever in a result
+document, and case `extras` are shown only as curves and, for public cases, as plain numbers.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from autograder.reports.tabular import fmt_points
+from autograder.assignment import Shown
+from autograder.reports.tabular import SCORED_STATUSES, fmt_points
 
 TEMPLATES = Path(__file__).parent / "templates"
 CURVE_KEYS = {"loss_history": "training loss", "train_acc_history": "training accuracy"}
@@ -31,6 +33,7 @@ MAX_CURVE_POINTS = 400
 TOP_N = 10
 BINS = 10
 LINK_SCHEMES = ("", "file", "http", "https")
+WITHHELD = "withheld"
 STATUS_CLASS = {"passed": "ok", "partial": "warn", "graded": "ok", "manual": "info"}
 
 
@@ -107,7 +110,7 @@ def _safe_link(target: Any) -> str | None:
     return target if urlsplit(target.strip()).scheme.lower() in LINK_SCHEMES else None
 
 
-def _case_view(case: dict) -> dict:
+def _case_view(case: dict, shown: Shown) -> dict:
     hidden = bool(case.get("hidden"))
     extras = case.get("extras") if isinstance(case.get("extras"), dict) else {}
     numbers = {} if hidden else {k: v for k, v in extras.items()
@@ -116,37 +119,40 @@ def _case_view(case: dict) -> dict:
             "metric": case.get("metric") or "", "value": case.get("value"),
             "threshold": case.get("threshold"), "points": case.get("points"),
             "max_points": case.get("max_points"),
-            "params": json.dumps(case.get("params") or {}, sort_keys=True, default=str),
+            "params": (json.dumps(case.get("params") or {}, sort_keys=True, default=str)
+                       if shown.hidden_inputs or not hidden else WITHHELD),
             "message": str(case.get("message") or ""), "numbers": numbers,
             "curves": [c for k, label in CURVE_KEYS.items() if (c := curve(label, extras.get(k)))]}
 
 
-def _question_view(q: dict) -> dict:
+def _question_view(q: dict, shown: Shown) -> dict:
     return {"id": str(q.get("id", "")), "title": str(q.get("title", "")),
             "status": str(q.get("status", "")), "score": q.get("score"),
             "max_score": q.get("max_score"), "message": str(q.get("message") or ""),
-            "duration_s": q.get("duration_s"), "stdout": str(q.get("stdout") or ""),
+            "duration_s": q.get("duration_s"), "stdout": str(q.get("stdout") or "") if shown.stdout else "",
             "override": q.get("override"),
-            "cases": [_case_view(c) for c in q.get("cases") or []]}
+            "cases": [_case_view(c, shown) for c in q.get("cases") or []]}
 
 
-def _feedback_view(result: dict) -> dict:
+def _feedback_view(result: dict, shown: Shown) -> dict:
     counted = result.get("counted") or {}
     files = result.get("files") or {}
     sandbox = result.get("sandbox") or {}
     artifacts = result.get("artifacts") or {}
     return {
         "r": {k: result.get(k) for k in ("assignment", "assignment_version", "submission",
-                                         "student", "status", "message", "seed", "data",
+                                         "student", "status", "message", "data",
                                          "started_at", "duration_s")},
+        "seed": result.get("seed") if shown.hidden_inputs else WITHHELD,
+        "visibility_note": shown.note,
         "sha256": str(result.get("sha256") or "")[:12],
-        "score": counted.get("score", result.get("score")),
+        "score": counted.get("score", result.get("score")) if _has_grade(result) else None,
         "max_score": counted.get("max_score", result.get("max_score")),
         "counted": counted,
         "sandbox_kind": sandbox.get("kind") or "—", "sandbox_warning": sandbox.get("warning"),
         "found": sorted((files.get("found") or {}).items()),
         "missing": list(files.get("missing") or []), "ignored": list(files.get("ignored") or []),
-        "questions": [_question_view(q) for q in result.get("questions") or []],
+        "questions": [_question_view(q, shown) for q in result.get("questions") or []],
         "manual": [{"id": str(m.get("id", "")), "title": str(m.get("title", "")),
                     "score": m.get("score"), "max_score": m.get("max_score"),
                     "comment": m.get("comment") or "", "grader": m.get("grader") or ""}
@@ -156,12 +162,19 @@ def _feedback_view(result: dict) -> dict:
     }
 
 
-def render_feedback(result: dict) -> str:
-    """One student's feedback page for one result document (counted or not)."""
-    return _ENV.get_template("feedback.html").render(**_feedback_view(result))
+def render_feedback(result: dict, shown: Shown) -> str:
+    """One student's feedback page for one result document (counted or not), showing what `shown` allows."""
+    return _ENV.get_template("feedback.html").render(**_feedback_view(result, shown))
 
 
-def _percent(result: dict) -> float:
+def _has_grade(result: dict) -> bool:
+    """A grader fault (any status the gradebook does not score) is no grade, never a 0."""
+    return result.get("status") in SCORED_STATUSES
+
+
+def _percent(result: dict) -> float | None:
+    if not _has_grade(result):
+        return None
     counted = result.get("counted") or {}
     score = _number(counted.get("score", result.get("score"))) or 0.0
     maximum = _number(counted.get("max_score", result.get("max_score"))) or 0.0
@@ -215,12 +228,13 @@ def _failures(results: Sequence[dict]) -> list[tuple[str, str, int]]:
 
 
 def _summary_view(results: Sequence[dict]) -> dict:
-    percents = [_percent(r) for r in results]
+    percents = [p for p in map(_percent, results) if p is not None]
     slowest = sorted(results, key=lambda r: _number(r.get("duration_s")) or 0.0, reverse=True)[:TOP_N]
     return {
         "n": len(results),
         "graded": sum(r.get("status") == "graded" for r in results),
         "ungradable": sum(r.get("status") == "ungradable" for r in results),
+        "no_grade": sum(not _has_grade(r) for r in results),
         "mean": statistics.fmean(percents) if percents else None,
         "median": statistics.median(percents) if percents else None,
         "assignments": sorted({f"{r.get('assignment')} {r.get('assignment_version')}" for r in results}),
@@ -244,14 +258,14 @@ def feedback_filename(result: dict) -> str:
     return f"{student or 'student'}-{str(result.get('sha256') or '')[:8] or 'nohash'}.html"
 
 
-def write_feedback_pages(results: Sequence[dict], folder: str | Path) -> list[Path]:
+def write_feedback_pages(results: Sequence[dict], folder: str | Path, shown: Shown) -> list[Path]:
     """One feedback page per result document in `folder`; returns the paths written."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for result in results:
         path = folder / feedback_filename(result)
-        path.write_text(render_feedback(result), encoding="utf-8")
+        path.write_text(render_feedback(result, shown), encoding="utf-8")
         paths.append(path)
     return paths
 

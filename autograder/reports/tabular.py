@@ -1,15 +1,75 @@
-"""Shared by the CSV exports: number formatting, spreadsheet-safe text, score lookup, writing."""
+"""Shared by the CSV exports: which students have a grade, scaling, number formatting,
+spreadsheet-safe text, score lookup, writing, and the summary every export ends with."""
 
 from __future__ import annotations
 
 import csv
 import io
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.gradebook import CountedScore
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Statuses the gradebook scores (an ungradable zip and a late-only student earn their 0). Any
+# other status, such as a grader fault, is "no grade": an export never turns it into a 0.
+SCORED_STATUSES = frozenset({"graded", "ungradable", "after_cutoff"})
+
+
+def has_grade(score: CountedScore) -> bool:
+    return score.status in SCORED_STATUSES
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Points as the LMS column counts them: `score * to / out_of`; `to=None` writes them as is."""
+
+    to: float | None = None
+
+    def grade(self, score: CountedScore) -> float:
+        if self.to is None or score.max_score <= 0:
+            return score.score
+        return score.score * self.to / score.max_score
+
+    def maximum(self, points_possible: float) -> float:
+        return points_possible if self.to is None else self.to
+
+    def describe(self) -> str:
+        return "none (points as graded)" if self.to is None else f"scaled to {fmt_points(self.to)} points"
+
+
+AS_GRADED = Scale()
+
+
+@dataclass
+class ExportReport:
+    """What an export wrote and left out, for the summary that ends every export."""
+
+    path: Path
+    rows: int = 0
+    skipped: list[str] = field(default_factory=list)  # graded students left out, with the reason
+    no_grade: list[str] = field(default_factory=list)  # students or roster rows with no grade to send
+    no_grade_rule: str = "no row is written for them"
+    scale: Scale = AS_GRADED
+    warnings: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        skipped = f"{len(self.skipped)} student(s) skipped" + (f" ({'; '.join(self.skipped)})" if self.skipped else "")
+        no_grade = f"{len(self.no_grade)} with no grade" + (
+            f" ({'; '.join(self.no_grade)}: {self.no_grade_rule})" if self.no_grade else "")
+        return f"wrote {self.path}: {self.rows} row(s); {skipped}; {no_grade}; scale: {self.scale.describe()}"
+
+
+def graded_only(scores: Iterable[CountedScore], report: ExportReport) -> list[CountedScore]:
+    """The scores that carry a grade; the others are recorded in the report as having none."""
+    kept = []
+    for score in scores:
+        if has_grade(score):
+            kept.append(score)
+        else:
+            report.no_grade.append(f"{score.student} ({score.status})")
+    return kept
 
 
 def fmt_points(value: float | None) -> str:
@@ -26,7 +86,7 @@ def safe_text(text: str) -> str:
 
 
 def index_scores(scores: Iterable[CountedScore]) -> tuple[dict[str, CountedScore], list[str]]:
-    """Scores by student; a student listed twice is left out and warned about."""
+    """Scores by student, and the students listed more than once (left out: which row is right?)."""
     by_student: dict[str, CountedScore] = {}
     duplicates: set[str] = set()
     for score in scores:
@@ -35,8 +95,16 @@ def index_scores(scores: Iterable[CountedScore]) -> tuple[dict[str, CountedScore
         by_student[score.student] = score
     for student in duplicates:
         del by_student[student]
-    return by_student, [f"student {s!r} appears more than once in the grades; not exported"
-                        for s in sorted(duplicates)]
+    return by_student, sorted(duplicates)
+
+
+def start_export(path: str | Path, scores: Iterable[CountedScore], scale: Scale = AS_GRADED,
+                 no_grade_rule: str = "no row is written for them") -> tuple[dict[str, CountedScore], ExportReport]:
+    """The graded students by id, and the report of the export about to be written."""
+    report = ExportReport(Path(path), scale=scale, no_grade_rule=no_grade_rule)
+    by_student, duplicates = index_scores(graded_only(scores, report))
+    report.skipped += [f"{s}: listed more than once in the grades" for s in duplicates]
+    return by_student, report
 
 
 def points_possible(scores: Iterable[CountedScore], given: float | None = None) -> tuple[float, list[str]]:

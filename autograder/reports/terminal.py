@@ -6,10 +6,15 @@ from typing import Any
 
 import click
 
+from autograder.assignment import Shown
+
 STATUS_COLOURS = {"passed": "green", "partial": "yellow", "ungradable": "magenta"}
 
 
-def render_result(result: dict[str, Any], colour: bool | None = None) -> str:
+def render_result(result: dict[str, Any], colour: bool | None = None, shown: Shown | None = None) -> str:
+    """The table staff read; with `shown`, only what a student may see now (the seed that
+    regenerates hidden inputs is withheld unless `shown` allows it)."""
+    seed = result["seed"] if shown is None or shown.hidden_inputs else "withheld"
     lines = [f"{result['assignment']} · {result['submission']} · sha256 {result['sha256'][:12]}"]
     if result["status"] == "ungradable":
         lines.append(click.style(f"UNGRADABLE: {result['message']}", fg="magenta", bold=True))
@@ -24,10 +29,12 @@ def render_result(result: dict[str, Any], colour: bool | None = None) -> str:
         if n and colour is not False:
             cells[2] = click.style(cells[2], fg=STATUS_COLOURS.get(row[2].strip(), "red"))
         lines.append("  ".join(cells).rstrip())
-    lines.append(f"total {_num(result['score'])}/{_num(result['max_score'])}   seed {result['seed']}   "
+    lines.append(f"total {_num(result['score'])}/{_num(result['max_score'])}   seed {seed}   "
                  f"data {result['data']}   sandbox {result['sandbox']['kind']}   {result['duration_s']:.1f} s")  # fmt: skip
     if result["sandbox"].get("warning"):
         lines.append(click.style("WARNING: " + result["sandbox"]["warning"], fg="red", bold=True))
+    if shown is not None and shown.note:
+        lines.append(shown.note)
     notebook = result.get("notebook")
     if notebook:
         lines.append(f"notebook: {_notebook_line(notebook)}")
