@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -223,22 +218,9 @@ def test_max_pool_backward_ties_go_to_the_first_maximum():
 
 
 @pytest.fixture(scope="session")
-def compiled_im2col(tmp_path_factory):
+def compiled_im2col(compiled_kernels):
     """im2col_cython built from the package's own .pyx and setup.py in a temporary folder."""
-    pytest.importorskip("Cython", reason="Cython is not installed")
-    if not shutil.which(os.environ.get("CC", "cc")):
-        pytest.skip("no C compiler (cc or $CC) to build im2col_cython")
-    build = tmp_path_factory.mktemp("im2col_cython")
-    for name in ("im2col_cython.pyx", "setup.py"):
-        shutil.copy(PACKAGE / name, build / name)
-    result = subprocess.run([sys.executable, "setup.py", "build_ext", "--inplace"], cwd=build,
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stdout + result.stderr
-    (library,) = build.glob("im2col_cython*.so")
-    spec = importlib.util.spec_from_file_location("im2col_cython", library)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return compiled_kernels("im2col_cython")
 
 
 @pytest.fixture(params=["numpy", "cython"])
