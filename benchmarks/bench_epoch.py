@@ -17,7 +17,7 @@ every figure is printed beside a baseline taken in the same process:
 
     python benchmarks/bench_epoch.py [--epochs N] [--blocks B] [--block-iterations K]
                                      [--source embedded|cifar10-subset|<folder>] [--blas-threads T]
-                                     [--package reference|template|<folder holding intro2ai>]
+                                     [--package reference|template|<folder holding intro2ai>] [--json]
 
 Build the compiled kernels first (`cd reference/intro2ai && python setup.py build_ext --inplace`)
 to time the default fast path; the output says which ran. Every line ends with the load average.
@@ -26,6 +26,7 @@ to time the default fast path; the output says which ran. Every line ends with t
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import statistics
@@ -152,8 +153,12 @@ def adam_seconds(params: dict, runs: int = 7) -> float:
     return _median_seconds(step, runs)
 
 
+ROWS: list[tuple[str, float, str, str]] = []  # (name, value, unit, target and note) for run_all.py
+
+
 def row(name: str, value: float, unit: str, target: str = "", note: str = "") -> None:
-    print(f"{name:46s} {value:10.3f} {unit:9s} {('target ' + target) if target else '':14s} {note}")
+    print(f"{name:46s} {value:10.3f} {unit:9s} {('target ' + target) if target else '':14s} {note}", flush=True)
+    ROWS.append((name, value, unit, "; ".join(part for part in (target, note) if part)))
 
 
 def main() -> None:
@@ -166,6 +171,7 @@ def main() -> None:
                         help="reference, template, or a folder holding an intro2ai package")
     parser.add_argument("--blas-threads", type=int, default=None,
                         help="BLAS threads (default: the BLAS library's own, one per core)")
+    parser.add_argument("--json", action="store_true", help="end with the rows as one JSON line (for run_all.py)")
     args = parser.parse_args()
     if args.blas_threads is not None:  # read by the BLAS library when numpy is first imported
         for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -208,9 +214,10 @@ def main() -> None:
         solver.train()
         epochs.append(time.perf_counter() - start)
         row(f"epoch {run + 1}, {images:,} images", epochs[-1], "s", note=f"load {load():.2f}")
-    start = time.perf_counter()
-    accuracy = solver.check_accuracy(data["X_train"], data["y_train"]) if args.epochs else float("nan")
-    check_s = time.perf_counter() - start
+    if epochs:
+        start = time.perf_counter()
+        accuracy = solver.check_accuracy(data["X_train"], data["y_train"])
+        check_s = time.perf_counter() - start
     after = gemm_peak()
     row("float32 GEMM peak, after", after.gflops, "GFLOP/s", note=f"load {after.load:.2f}")
 
@@ -226,6 +233,8 @@ def main() -> None:
         row("  ratio to the floor", epoch / floor, "x floor", f"<= {EPOCH_TARGET:g}")
         row("full-training-set check_accuracy (cell 18)", check_s, "s", note=f"accuracy {accuracy:.3f}")
     row("peak memory (RSS, data included)", peak_rss_gib(), "GiB", f"<= {MEMORY_TARGET_GIB:g}")
+    if args.json:
+        print(json.dumps(ROWS))
 
 
 if __name__ == "__main__":

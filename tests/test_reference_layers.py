@@ -225,14 +225,16 @@ def compiled_im2col(compiled_kernels):
 
 @pytest.fixture(params=["numpy", "cython"])
 def im2col_backend(request, monkeypatch):
-    """Runs a test once with the pure-numpy im2col and once with the compiled one."""
+    """Runs a test once with the pure-numpy im2col (and pool gradient) and once with the compiled ones."""
     if request.param == "numpy":
         monkeypatch.setattr(fast_layers, "im2col", im2col.im2col)
         monkeypatch.setattr(fast_layers, "col2im", im2col.col2im)
+        monkeypatch.setattr(fast_layers, "pool_blocks_backward", None)
     else:
         compiled = request.getfixturevalue("compiled_im2col")
         monkeypatch.setattr(fast_layers, "im2col", compiled.im2col_cython)
         monkeypatch.setattr(fast_layers, "col2im", compiled.col2im_cython)
+        monkeypatch.setattr(fast_layers, "pool_blocks_backward", compiled.pool_blocks_backward)
     return request.param
 
 

@@ -110,3 +110,40 @@ def col2im_cython(real[:, ::1] cols, tuple padded_shape, int field_height, int f
                                             dst[q * step] += src[q]
                                     col += Q
     return x_array
+
+
+def pool_blocks_backward(const real[:, :, ::1] blocks, const real[:, ::1] pooled,
+                         const real[:, ::1] dpooled):
+    """Gradient of the pool over im2col's window blocks: dblocks[f, k, m] = dpooled[f, m] at the
+    first offset k whose value is the window's maximum pooled[f, m], 0 at the others (ties go
+    to the first maximum in row-major window order, as the naive layer does).
+
+    One pass writing dblocks, with one byte per window marking "already taken"; the numpy chain
+    in fast_layers.py does a dozen passes with boolean temporaries.
+    """
+    cdef Py_ssize_t F = blocks.shape[0], K = blocks.shape[1], M = blocks.shape[2]
+    cdef Py_ssize_t f, k, m
+    cdef unsigned char hit
+    cdef const real *value
+    cdef const real *maximum
+    cdef const real *grad
+    cdef real *out
+    if pooled.shape[0] != F or pooled.shape[1] != M or dpooled.shape[0] != F or dpooled.shape[1] != M:
+        raise ValueError("pool_blocks_backward needs pooled and dpooled of shape (F, M)")
+    dblocks_array = np.empty((F, K, M), dtype=np.float32 if real is float else np.float64)
+    taken_array = np.empty(M, dtype=np.uint8)
+    cdef real[:, :, ::1] dblocks = dblocks_array
+    cdef unsigned char[::1] taken = taken_array
+    with nogil:
+        for f in range(F):
+            taken[:] = 0
+            maximum = &pooled[f, 0]
+            grad = &dpooled[f, 0]
+            for k in range(K):
+                value = &blocks[f, k, 0]
+                out = &dblocks[f, k, 0]
+                for m in range(M):  # branch-free, so that the compiler vectorises it
+                    hit = (value[m] == maximum[m]) & (taken[m] == 0)
+                    out[m] = grad[m] * hit
+                    taken[m] |= hit
+    return dblocks_array
