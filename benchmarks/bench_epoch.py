@@ -17,7 +17,12 @@ every figure is printed beside a baseline taken in the same process:
 
     python benchmarks/bench_epoch.py [--epochs N] [--blocks B] [--block-iterations K]
                                      [--source embedded|cifar10-subset|<folder>] [--blas-threads T]
-                                     [--package reference|template|<folder holding intro2ai>] [--json]
+                                     [--package reference|template|<folder>] [--package-name intro2ai]
+                                     [--json]
+
+`--package DIR --package-name cs231n` times the cs231n course code (a completed assignment 2
+checkout with the same ThreeLayerConvNet and Solver API) for comparison; it is not part of this
+repository.
 
 Build the compiled kernels first (`cd reference/intro2ai && python setup.py build_ext --inplace`)
 to time the default fast path; the output says which ran. Every line ends with the load average.
@@ -26,6 +31,7 @@ to time the default fast path; the output says which ran. Every line ends with t
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import resource
@@ -112,20 +118,20 @@ def adam_bytes(params: dict) -> int:
     return sum(7 * p.nbytes for p in params.values())
 
 
-def make_solver(data: dict, seed: int):
+def make_solver(data: dict, seed: int, package: str):
     import numpy as np
-    from intro2ai.classifiers.cnn import ThreeLayerConvNet
-    from intro2ai.solver import Solver
 
+    ThreeLayerConvNet = importlib.import_module(f"{package}.classifiers.cnn").ThreeLayerConvNet
+    Solver = importlib.import_module(f"{package}.solver").Solver
     np.random.seed(seed)
     model = ThreeLayerConvNet(**CELL_17)
     return Solver(model, data, num_epochs=1, batch_size=BATCH, update_rule="adam",
                   optim_config={"learning_rate": 1e-3}, verbose=False)
 
 
-def iteration_seconds(data: dict, blocks: int, block_iterations: int) -> list[float]:
+def iteration_seconds(data: dict, package: str, blocks: int, block_iterations: int) -> list[float]:
     """Seconds per Solver step in each of `blocks` blocks of consecutive steps (after a warm-up)."""
-    solver = make_solver(data, seed=231)
+    solver = make_solver(data, 231, package)
     for _ in range(5):
         solver._step()
     per_step = []
@@ -137,11 +143,10 @@ def iteration_seconds(data: dict, blocks: int, block_iterations: int) -> list[fl
     return per_step
 
 
-def adam_seconds(params: dict, runs: int = 7) -> float:
+def adam_seconds(params: dict, package: str, runs: int = 7) -> float:
     """Median time of one Adam step over every weight of the model (as the Solver runs it)."""
     import numpy as np
-    from intro2ai import optim
-
+    optim = importlib.import_module(f"{package}.optim")
     weights = {k: v.copy() for k, v in params.items()}
     grads = {k: np.full_like(v, 1e-3) for k, v in params.items()}
     configs = {k: {"learning_rate": 1e-3} for k in params}
@@ -171,45 +176,50 @@ def main() -> None:
                         help="reference, template, or a folder holding an intro2ai package")
     parser.add_argument("--blas-threads", type=int, default=None,
                         help="BLAS threads (default: the BLAS library's own, one per core)")
+    parser.add_argument("--package-name", default="intro2ai", help="the package to train (cs231n for the course code)")
     parser.add_argument("--json", action="store_true", help="end with the rows as one JSON line (for run_all.py)")
     args = parser.parse_args()
     if args.blas_threads is not None:  # read by the BLAS library when numpy is first imported
         for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             os.environ[name] = str(args.blas_threads)
 
+    package = args.package_name
     sys.path.insert(0, str(PACKAGES.get(args.package, Path(args.package))))
-    from intro2ai import fast_layers, optim
+    sys.path.insert(1, str(PACKAGES["reference"]))  # the data loader, whichever package trains
     from intro2ai.data_utils import describe_source, get_CIFAR10_data
 
     start = time.perf_counter()
     data = get_CIFAR10_data(source=args.source)
     images = data["X_train"].shape[0]
     iterations = max(images // BATCH, 1)
+    fast_layers = importlib.import_module(f"{package}.fast_layers")
+    optim = importlib.import_module(f"{package}.optim")
     print(f"data: {describe_source(args.source)}, X_train {data['X_train'].shape} {data['X_train'].dtype}, "
           f"loaded in {time.perf_counter() - start:.1f} s; package {fast_layers.__file__}")
-    print(f"im2col: {fast_layers.IM2COL_BACKEND}; adam: {'compiled' if optim.adam_step else 'numpy'}; "
+    print(f"im2col: {getattr(fast_layers, 'IM2COL_BACKEND', '?')}; "
+          f"adam: {'compiled' if getattr(optim, 'adam_step', None) else 'numpy'}; "
           f"BLAS threads: {args.blas_threads or 'default'}; cores: {os.cpu_count()}")
     print(f"{'figure':46s} {'value':>10s} {'unit':9s} {'target':14s} load average (1 min) / note")
 
-    params = make_solver(data, seed=0).model.params
+    params = make_solver(data, 0, package).model.params
     flop = epoch_flop(params, images)
     before = gemm_peak()
     row("float32 GEMM peak, before", before.gflops, "GFLOP/s", note=f"load {before.load:.2f}")
     bandwidth = copy_bandwidth()
     row("copy bandwidth (read + write)", bandwidth.bytes_per_s / 1e9, "GB/s", note=f"load {bandwidth.load:.2f}")
-    adam_s = adam_seconds(params)
+    adam_s = adam_seconds(params, package)
     adam_bound = adam_bytes(params) / bandwidth.bytes_per_s
     row("Adam step, all weights", adam_s * 1e3, "ms", note=f"load {load():.2f}")
     row("  its memory-bandwidth bound", adam_bound * 1e3, "ms", note=f"{adam_bytes(params) / 2**20:.0f} MiB moved")
     row("  ratio", adam_s / adam_bound, "x bound")
 
-    steps = iteration_seconds(data, args.blocks, args.block_iterations)
+    steps = iteration_seconds(data, package, args.blocks, args.block_iterations)
     step = statistics.median(steps)
     row("Solver step (median of blocks)", step * 1e3, "ms",
         note=f"load {load():.2f}; blocks {', '.join(f'{s * 1e3:.1f}' for s in steps)}")
     epochs = []
     for run in range(args.epochs):
-        solver = make_solver(data, seed=231 + run)
+        solver = make_solver(data, 231 + run, package)
         start = time.perf_counter()
         solver.train()
         epochs.append(time.perf_counter() - start)
