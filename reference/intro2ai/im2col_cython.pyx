@@ -1,5 +1,6 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
-"""Compiled im2col/col2im for the fast conv layer; same contract as im2col.py (built by setup.py)."""
+"""Compiled kernels of the fast conv layer: im2col/col2im (same contract as im2col.py) and the
+gradient of the pool over im2col's window blocks (built by setup.py)."""
 
 from libc.string cimport memcpy
 
