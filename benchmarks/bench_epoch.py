@@ -10,7 +10,8 @@ every figure is printed beside a baseline taken in the same process:
 * FLOP: the epoch's arithmetic (conv forward, dw and dx; each affine forward, dw and dx), from
   the model's weight shapes. floor = FLOP / peak; ratio = epoch / floor (the target is <= 2).
 * per-iteration time: the median of several short blocks of Solver steps (robust to other
-  processes' bursts), times the epoch's iterations, beside the measured full epoch.
+  processes' bursts), times the epoch's iterations, beside the measured full epoch (which also
+  holds Solver.train's two accuracy checks: 4,000 forward images, ~3 % beyond the FLOP count).
 * Adam: the measured step over all weights against its memory-bandwidth bound (measured copy
   bandwidth x the bytes Adam must move: read w, dw, m, v; write w, m, v).
 * peak resident memory (getrusage maxrss, the data included; target <= 1 GiB).
