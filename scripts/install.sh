@@ -23,11 +23,12 @@ fi
 
 python3 -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 
-# The compiled im2col (Cython 3) for the reference and for the template the sandbox grades with;
-# fast_layers.py falls back to pure numpy where it is not built.
+# The compiled kernels (Cython 3: im2col/col2im and the pool gradient, the one-pass Adam step) for
+# the reference and for the template the sandbox grades with; fast_layers.py and optim.py fall
+# back to pure numpy where they are not built.
 for package in reference/intro2ai student_template/*/intro2ai; do
   if [ -f "$package/setup.py" ]; then
     (cd "$package" && python3 setup.py -q build_ext --inplace >/dev/null 2>&1) \
-      || echo "note: could not build the compiled im2col in $package (the numpy path will be used)" >&2
+      || echo "note: could not build the compiled kernels in $package (the numpy paths will be used)" >&2
   fi
 done

@@ -2,14 +2,44 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import shutil
+import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "reference"))
+PACKAGE = REPO / "reference" / "intro2ai"
+
+
+@pytest.fixture(scope="session")
+def compiled_kernels(tmp_path_factory) -> Callable[[str], ModuleType]:
+    """The reference package's compiled kernels (every .pyx, built by its own setup.py in a
+    temporary folder), loaded by module name; skips without Cython or a C compiler."""
+    pytest.importorskip("Cython", reason="Cython is not installed")
+    if not shutil.which(os.environ.get("CC", "cc")):
+        pytest.skip("no C compiler (cc or $CC) to build the compiled kernels")
+    build = tmp_path_factory.mktemp("kernels")
+    for source in [PACKAGE / "setup.py", *PACKAGE.glob("*.pyx")]:
+        shutil.copy(source, build / source.name)
+    result = subprocess.run([sys.executable, "setup.py", "build_ext", "--inplace"], cwd=build,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+    def load(name: str) -> ModuleType:
+        (library,) = build.glob(f"{name}*.so")
+        spec = importlib.util.spec_from_file_location(name, library)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load
 
 
 @pytest.fixture

@@ -252,6 +252,15 @@ def textbook(rule: str, w, dw, state, config, t):
     return w - lr * m_hat / (np.sqrt(v_hat) + 1e-8), {"m": m, "v": v}
 
 
+@pytest.fixture(params=["numpy", "cython"])
+def adam_backend(request, monkeypatch):
+    """Runs a test once with Adam's numpy chain and once with the compiled one-pass step."""
+    step = None if request.param == "numpy" else request.getfixturevalue("compiled_kernels")("optim_cython").adam_step
+    monkeypatch.setattr(optim, "adam_step", step)
+    return request.param
+
+
+@pytest.mark.usefixtures("adam_backend")
 @pytest.mark.parametrize("rule", ["sgd", "sgd_momentum", "rmsprop", "adam"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("shape", [(4, 5), (600, 300)])  # the larger one spans several blocks

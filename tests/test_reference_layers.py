@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -223,34 +218,23 @@ def test_max_pool_backward_ties_go_to_the_first_maximum():
 
 
 @pytest.fixture(scope="session")
-def compiled_im2col(tmp_path_factory):
+def compiled_im2col(compiled_kernels):
     """im2col_cython built from the package's own .pyx and setup.py in a temporary folder."""
-    pytest.importorskip("Cython", reason="Cython is not installed")
-    if not shutil.which(os.environ.get("CC", "cc")):
-        pytest.skip("no C compiler (cc or $CC) to build im2col_cython")
-    build = tmp_path_factory.mktemp("im2col_cython")
-    for name in ("im2col_cython.pyx", "setup.py"):
-        shutil.copy(PACKAGE / name, build / name)
-    result = subprocess.run([sys.executable, "setup.py", "build_ext", "--inplace"], cwd=build,
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stdout + result.stderr
-    (library,) = build.glob("im2col_cython*.so")
-    spec = importlib.util.spec_from_file_location("im2col_cython", library)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return compiled_kernels("im2col_cython")
 
 
 @pytest.fixture(params=["numpy", "cython"])
 def im2col_backend(request, monkeypatch):
-    """Runs a test once with the pure-numpy im2col and once with the compiled one."""
+    """Runs a test once with the pure-numpy im2col (and pool gradient) and once with the compiled ones."""
     if request.param == "numpy":
         monkeypatch.setattr(fast_layers, "im2col", im2col.im2col)
         monkeypatch.setattr(fast_layers, "col2im", im2col.col2im)
+        monkeypatch.setattr(fast_layers, "pool_blocks_backward", None)
     else:
         compiled = request.getfixturevalue("compiled_im2col")
         monkeypatch.setattr(fast_layers, "im2col", compiled.im2col_cython)
         monkeypatch.setattr(fast_layers, "col2im", compiled.col2im_cython)
+        monkeypatch.setattr(fast_layers, "pool_blocks_backward", compiled.pool_blocks_backward)
     return request.param
 
 

@@ -1,12 +1,17 @@
-"""Builds the optional compiled im2col: run `python setup.py build_ext --inplace` in this folder.
+"""Builds the optional compiled kernels: run `python setup.py build_ext --inplace` in this folder.
 
-Without it, fast_layers.py falls back to the pure-numpy im2col.py (see fast_layers.py for timings).
+im2col_cython (im2col/col2im for fast_layers.py) and optim_cython (the one-pass Adam step for
+optim.py). Without them, fast_layers.py and optim.py fall back to pure numpy (see each file for
+timings).
 """
 
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
 setup(
-    name="intro2ai-im2col",
-    ext_modules=cythonize([Extension("im2col_cython", ["im2col_cython.pyx"])]),
+    name="intro2ai-kernels",
+    ext_modules=cythonize([
+        Extension("im2col_cython", ["im2col_cython.pyx"], extra_compile_args=["-O3"]),
+        Extension("optim_cython", ["optim_cython.pyx"], extra_compile_args=["-O3", "-fno-math-errno"]),
+    ]),
 )
