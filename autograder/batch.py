@@ -52,6 +52,7 @@ class WorkerSettings:
     skip_groups: tuple[str, ...] = ()
     run_notebook: bool = True
     artifacts_dir: Path | None = None  # only meaningful when workers share our filesystem
+    allow_weaker_isolation: bool = False  # rlimits-only where bubblewrap cannot work (recorded in each result)
 
 
 @dataclass(frozen=True)
@@ -126,12 +127,23 @@ def grade_submission(name: str, data: bytes, student: str, settings: WorkerSetti
     options = GradeOptions(
         seed=settings.seed, data=settings.data, only=settings.only, skip_groups=settings.skip_groups,
         parallel=1, max_blas_threads=1, student=student, run_notebook=settings.run_notebook,
-        artifacts_dir=settings.artifacts_dir,
+        artifacts_dir=settings.artifacts_dir, allow_weaker_isolation=settings.allow_weaker_isolation,
     )  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="batch-") as tmp:
         path = Path(tmp) / Path(name).name
         path.write_bytes(data)
         return grade_zip(path, _assignment(settings.assignment), options)
+
+
+def worker_preflight(settings: WorkerSettings) -> str | None:
+    """Runs on a worker: the sandbox preflight under the batch's settings; why it failed, or None."""
+    from autograder.sandbox.preflight import PreflightFailed, preflight
+
+    try:
+        preflight(_assignment(settings.assignment).limits, settings.allow_weaker_isolation)
+    except PreflightFailed as exc:
+        return str(exc)
+    return None
 
 
 @functools.lru_cache(maxsize=4)
@@ -253,6 +265,12 @@ def dask_backend(client: Any) -> Backend:
     return run
 
 
+def preflight_cluster(client: Any, settings: WorkerSettings) -> list[str]:
+    """The preflight on every Dask worker before any task is sent: one line per worker that failed."""
+    answers = client.run(worker_preflight, settings)
+    return [f"worker {worker}: {why}" for worker, why in sorted(answers.items()) if why]
+
+
 def _dask_value(future: Any) -> dict | BaseException:
     if future.status == "finished":
         return future.result()
@@ -336,9 +354,14 @@ def _plan(report: BatchReport, assignment: Assignment, gradebook: Gradebook,
 
 def _settle(job: Job, value: dict | BaseException, assignment: Assignment, gradebook: Gradebook,
             results_dir: Path | None) -> Outcome:  # fmt: skip
-    """Records a worker's result document, or turns its failure into a fault row."""
+    """Records a worker's result document, or turns its failure (an exception, a dead worker, an
+    `error` result) into a fault row, which records no attempt so that the next run grades it."""
+    from autograder.scoring import FAULT  # noqa: I001 - imports numpy, so not at the top where workers import us
+
     if isinstance(value, BaseException):
         return Outcome(job.entry, "fault", _one_line(value))
+    if value.get("status") == FAULT:
+        return Outcome(job.entry, "fault", value.get("message") or "the grader failed")
     if value.get("assignment_version") != assignment.version:
         return Outcome(job.entry, "fault", f"the worker graded version {value.get('assignment_version')!r}, "
                        f"not {assignment.version!r}: install the same grader on every worker")  # fmt: skip

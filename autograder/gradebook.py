@@ -478,6 +478,9 @@ def _attempt_from_result(result: dict, student: str, submitted_at: dt.datetime |
         raise ValueError("student id must be a non-empty string")
     if result.get("schema") != 1:
         raise ValueError(f"unsupported result schema {result.get('schema')!r}")
+    if result.get("status") not in ("graded", "ungradable"):
+        raise ValueError(f"a result with status {result.get('status')!r} is no grade: only graded and ungradable "
+                         "results are recorded (grade the submission again)")
     if submitted_at is not None:
         _aware(submitted_at)
     stored = _json_safe(copy.deepcopy(result))
