@@ -400,6 +400,10 @@ def summary_text(report: BatchReport) -> str:
     late = sorted({o.entry.student for o in report.outcomes if o.entry.late})
     if late:
         lines.append(f"  marked LATE by Canvas: {', '.join(late)}")
+    faulted = sorted({o.entry.student for o in report.outcomes if o.status == "fault"})
+    if faulted:
+        lines.append(f"  NO GRADE YET for {len(faulted)} student(s) (internal fault, nothing recorded, not a 0): "
+                     f"{', '.join(faulted)}; fix the cause, then run again with --seed {report.seed} to grade only them")  # fmt: skip
     warnings = Counter(o.sandbox_warning for o in report.outcomes if o.sandbox_warning)
     lines += [f"  sandbox warning on {n} result(s): {text}" for text, n in warnings.items()]
     if report.interrupted:

@@ -133,6 +133,7 @@ def test_batch_records_no_attempt_for_a_fault_and_a_rerun_grades_it(tmp_path, re
         assert {o.entry.student: o.status for o in first.outcomes} == {"good": "graded", "broken": "fault"}
         assert {a.student for a in book.attempts()} == {"good"}
         assert "internal faults 1" in summary_text(first) and "could not start" in summary_text(first)
+        assert "NO GRADE YET for 1 student(s)" in summary_text(first) and "broken;" in summary_text(first)
         again = plan_batch(folder, hw5, book, settings)
         assert [job.entry.student for job in again.pending] == ["broken"]
         run_batch(again, hw5, book, local_pool(1))
