@@ -359,20 +359,29 @@ def _settle(job: Job, value: dict | BaseException, assignment: Assignment, grade
     from autograder.scoring import FAULT  # noqa: I001 - imports numpy, so not at the top where workers import us
 
     if isinstance(value, BaseException):
-        return Outcome(job.entry, "fault", _one_line(value))
+        return _fault(job, _one_line(value), assignment, gradebook)
     if value.get("status") == FAULT:
-        return Outcome(job.entry, "fault", value.get("message") or "the grader failed")
+        return _fault(job, value.get("message") or "the grader failed", assignment, gradebook)
     if value.get("assignment_version") != assignment.version:
-        return Outcome(job.entry, "fault", f"the worker graded version {value.get('assignment_version')!r}, "
-                       f"not {assignment.version!r}: install the same grader on every worker")  # fmt: skip
+        return _fault(job, f"the worker graded version {value.get('assignment_version')!r}, not "
+                      f"{assignment.version!r}: install the same grader on every worker", assignment, gradebook)  # fmt: skip
     try:
         gradebook.record(value, job.entry.student)
     except Exception as exc:  # noqa: BLE001 - a row we could not store is a fault, not the end
-        return Outcome(job.entry, "fault", f"could not record: {_one_line(exc)}")
+        return _fault(job, f"could not record: {_one_line(exc)}", assignment, gradebook)
     if results_dir:
         _save(value, results_dir, overwrite=True)
     return Outcome(job.entry, value["status"], value.get("message") or "", value.get("score"),
                    value.get("max_score"), (value.get("sandbox") or {}).get("warning"))  # fmt: skip
+
+
+def _fault(job: Job, message: str, assignment: Assignment, gradebook: Gradebook) -> Outcome:
+    """A fault row of the summary, noted in the gradebook as a missing grade (never as an attempt)."""
+    try:
+        gradebook.record_fault(job.entry.student, assignment.id, job.sha256, message)
+    except Exception as exc:  # noqa: BLE001 - the summary still names the student
+        message += f" (and the gradebook could not note it: {_one_line(exc)})"
+    return Outcome(job.entry, "fault", message)
 
 
 def _save(result: dict, results_dir: Path, overwrite: bool) -> None:

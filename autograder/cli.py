@@ -423,6 +423,14 @@ def _warn(warnings) -> None:
         click.echo(f"warning: {warning}", err=True)
 
 
+def _missing_grades(gradebook_url: str, assignment_id: str) -> list:
+    """Submissions the grader failed on and no later run graded; each is named on stderr."""
+    missing = _with_gradebook(gradebook_url, lambda gradebook: gradebook.missing_grades(assignment_id))
+    _warn(f"student {m.student!r}: no grade for their submission {m.sha256[:12]} (internal fault: {m.message}); "
+          "run `grade batch` again to grade it" for m in missing)  # fmt: skip
+    return missing
+
+
 EXPORT_FORMATS = ("canvas", "moodle", "blackboard", "gradescope", "csv")
 
 
@@ -456,7 +464,9 @@ def export_command(gradebook_url, fmt, output, assignment_name, roster, column_i
     except (ValueError, UnicodeError, csv.Error, OSError) as exc:
         raise click.ClickException(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from exc
     _warn(warnings)
-    click.echo(f"wrote {output} ({fmt}, {len(scores)} students)")
+    missing = _missing_grades(gradebook_url, assignment_name)
+    click.echo(f"wrote {output} ({fmt}, {len(scores)} students)"
+               + (f"; {len(missing)} student(s) missing a grade after an internal fault" if missing else ""))  # fmt: skip
 
 
 def _export(fmt, output, scores, roster, column_id, title, identifier, delimiter) -> list[str]:
@@ -533,9 +543,10 @@ def report_command(gradebook_url, assignment_name, out_dir, pick, due, penalty_p
     scores = _counted_scores(gradebook_url, assignment_name, pick, due, penalty_per_day, cutoff)
     _warn(f"student {s.student!r}: no attempt counts ({s.status}); no page" for s in scores if s.result is None)
     results = [s.result for s in scores if s.result is not None]
+    missing = _missing_grades(gradebook_url, assignment_name)
     try:
         pages = write_feedback_pages(results, out_dir)
-        summary = write_class_summary(results, out_dir / "index.html")
+        summary = write_class_summary(results, out_dir / "index.html", missing)
     except OSError as exc:
         raise click.ClickException(f"cannot write into {out_dir}: {exc.strerror or exc}") from exc
     click.echo(f"wrote {len(pages)} feedback page(s) and the class summary {summary}")

@@ -134,10 +134,23 @@ def test_batch_records_no_attempt_for_a_fault_and_a_rerun_grades_it(tmp_path, re
         assert {a.student for a in book.attempts()} == {"good"}
         assert "internal faults 1" in summary_text(first) and "could not start" in summary_text(first)
         assert "NO GRADE YET for 1 student(s)" in summary_text(first) and "broken;" in summary_text(first)
+        missing, = book.missing_grades(hw5.id)
+        assert missing.student == "broken" and "could not start" in missing.message
+    exported = CliRunner().invoke(main, ["export", "--gradebook", str(tmp_path / "gb.sqlite"), "--format", "csv",
+                                         "-o", str(tmp_path / "grades.csv")])  # fmt: skip
+    assert exported.exit_code == 0, exported.output
+    assert "student 'broken': no grade" in exported.output and "1 student(s) missing a grade" in exported.output
+    assert "broken" not in (tmp_path / "grades.csv").read_text()  # no row, so never a 0
+    pages = CliRunner().invoke(main, ["report", "--gradebook", str(tmp_path / "gb.sqlite"), "-o", str(tmp_path / "pages")])
+    assert pages.exit_code == 0, pages.output
+    summary = (tmp_path / "pages" / "index.html").read_text()
+    assert "Missing a grade" in summary and "<td>broken</td>" in summary
+    with open_gradebook(tmp_path / "gb.sqlite") as book:
         again = plan_batch(folder, hw5, book, settings)
         assert [job.entry.student for job in again.pending] == ["broken"]
         run_batch(again, hw5, book, local_pool(1))
         assert {a.student: a.status for a in book.attempts()} == {"good": "graded", "broken": "graded"}
+        assert book.missing_grades(hw5.id) == []
 
 
 def _cli(env: dict[str, str], *args: str, cwd: Path) -> subprocess.CompletedProcess:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import site
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -63,6 +64,17 @@ def preflight(limits: Limits, allow_weaker: bool, isolation: Isolation | None = 
     return _read(run, chosen)
 
 
+def _user_site_hint() -> str:
+    """numpy from `pip install --user` is invisible to the child, which runs `python -I` (no user site)."""
+    import numpy
+
+    user_site = site.getusersitepackages()
+    if not numpy.__file__.startswith(user_site):
+        return ""
+    return (f"; numpy is installed in the user site {user_site} (pip --user), which the sandbox's isolated "
+            "Python never reads: install the grader's dependencies in a virtualenv or system-wide")  # fmt: skip
+
+
 def _read(run: TaskRun, isolation: Isolation) -> Preflight:
     try:
         report = json.loads(run.result.decode("utf-8")) if run.ended == "finished" and run.returncode == 0 else None
@@ -72,7 +84,8 @@ def _read(run: TaskRun, isolation: Isolation) -> Preflight:
         why = (run.stderr.strip().splitlines() or [f"it ended '{run.ended}' with exit code {run.returncode}"])[-1]
         raise PreflightFailed(
             f"the sandbox ({isolation.kind}) could not run a trivial task with the runtime {sys.executable}: "
-            f"{why[:300]} (run `grade doctor` for the whole picture; docs/security.md lists the failure modes)"
+            f"{why[:300]}{_user_site_hint()} (run `grade doctor` for the whole picture; docs/security.md lists "
+            "the failure modes)"
         )
     return Preflight(isolation, str(report["python"]), str(report["numpy"]), int(report["uid"]),
                      tuple(str(b) for b in report.get("blas", [])), run.seconds)  # fmt: skip
