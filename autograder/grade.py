@@ -341,8 +341,9 @@ def _fault_result(zip_path: Path, assignment: Assignment, common: dict[str, Any]
     """The `error` result: what failed, in one line, and the traceback for whoever fixes the grader."""
     expected = isinstance(exc, GraderFault | SandboxUnavailable)
     message = str(exc) if expected else f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+    known = {"sandbox": {"kind": None}, **common}  # the sandbox summary itself may be what failed
     result = result_document(
-        assignment, **{"sandbox": {"kind": None}, **common}, sha256=_sha256_or_empty(zip_path), status=FAULT,
+        assignment, **known, sha256=_sha256_or_empty(zip_path), status=FAULT,
         message=f"the grader failed (not the student's fault; grade it again once fixed): {message}",
         data=None, duration_s=seconds, files={}, questions=[],
     )  # fmt: skip

@@ -261,3 +261,19 @@ def test_doctor_shows_the_whole_picture():
                   "BLAS in the sandbox", "preflight"):  # fmt: skip
         assert label in result.output
     assert sys.executable in result.output
+
+
+def test_gradescope_run_without_a_working_sandbox_gives_no_score(tmp_path, monkeypatch, capsys):
+    from autograder.gradescope_bundle import CONFIG, FAULT_OUTPUT, run_autograder
+
+    (tmp_path / "source").mkdir()
+    (tmp_path / "source" / CONFIG).write_text(json.dumps({"assignment": "hw5_cnn", "only": ["Q1"]}))
+    (tmp_path / "submission").mkdir()
+    monkeypatch.setenv("AUTOGRADER_NO_BWRAP", "1")
+    probe_bwrap.cache_clear()
+    try:
+        assert run_autograder(tmp_path) == 1
+    finally:
+        probe_bwrap.cache_clear()
+    assert json.loads((tmp_path / "results" / "results.json").read_text()) == {"output": FAULT_OUTPUT, "tests": []}
+    assert "AUTOGRADER_NO_BWRAP" in capsys.readouterr().err  # the cause, in the log staff see

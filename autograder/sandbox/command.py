@@ -72,7 +72,8 @@ def probe_bwrap() -> BwrapProbe:
     )  # fmt: skip
     if probe.returncode == 0:
         return BwrapProbe(path, version, None)
-    why = _first_line(probe.stderr.strip().splitlines()[-1] if probe.stderr.strip() else "") or f"exit code {probe.returncode}"
+    said = probe.stderr.strip().splitlines()
+    why = said[-1][:300] if said else f"exit code {probe.returncode}"
     return BwrapProbe(path, version, f"bubblewrap cannot create namespaces here ({why})")
 
 
