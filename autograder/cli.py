@@ -135,11 +135,14 @@ def _preflight_or_exit(limits, allow_weaker: bool, isolation=None) -> None:
     """One trivial sandboxed run before grading anyone; on failure one line (cause, fix) and exit 4."""
     from autograder.sandbox.preflight import PreflightFailed, preflight
 
-    try:
-        preflight(limits, allow_weaker, isolation)
-    except PreflightFailed as exc:
-        click.echo(f"Error: nothing graded: {exc}", err=True)
-        sys.exit(EXIT_INTERNAL)
+    def run() -> None:
+        try:
+            preflight(limits, allow_weaker, isolation)
+        except PreflightFailed as exc:
+            click.echo(f"Error: nothing graded: {exc}", err=True)
+            sys.exit(EXIT_INTERNAL)
+
+    _guarded(run)
 
 
 def _progress_printer():
