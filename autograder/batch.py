@@ -52,6 +52,7 @@ class WorkerSettings:
     skip_groups: tuple[str, ...] = ()
     run_notebook: bool = True
     artifacts_dir: Path | None = None  # only meaningful when workers share our filesystem
+    allow_weaker_isolation: bool = False  # rlimits-only where bubblewrap cannot work (recorded in each result)
 
 
 @dataclass(frozen=True)
@@ -126,12 +127,23 @@ def grade_submission(name: str, data: bytes, student: str, settings: WorkerSetti
     options = GradeOptions(
         seed=settings.seed, data=settings.data, only=settings.only, skip_groups=settings.skip_groups,
         parallel=1, max_blas_threads=1, student=student, run_notebook=settings.run_notebook,
-        artifacts_dir=settings.artifacts_dir,
+        artifacts_dir=settings.artifacts_dir, allow_weaker_isolation=settings.allow_weaker_isolation,
     )  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="batch-") as tmp:
         path = Path(tmp) / Path(name).name
         path.write_bytes(data)
         return grade_zip(path, _assignment(settings.assignment), options)
+
+
+def worker_preflight(settings: WorkerSettings) -> str | None:
+    """Runs on a worker: the sandbox preflight under the batch's settings; why it failed, or None."""
+    from autograder.sandbox.preflight import PreflightFailed, preflight
+
+    try:
+        preflight(_assignment(settings.assignment).limits, settings.allow_weaker_isolation)
+    except PreflightFailed as exc:
+        return str(exc)
+    return None
 
 
 @functools.lru_cache(maxsize=4)
@@ -253,6 +265,12 @@ def dask_backend(client: Any) -> Backend:
     return run
 
 
+def preflight_cluster(client: Any, settings: WorkerSettings) -> list[str]:
+    """The preflight on every Dask worker before any task is sent: one line per worker that failed."""
+    answers = client.run(worker_preflight, settings)
+    return [f"worker {worker}: {why}" for worker, why in sorted(answers.items()) if why]
+
+
 def _dask_value(future: Any) -> dict | BaseException:
     if future.status == "finished":
         return future.result()
@@ -336,20 +354,34 @@ def _plan(report: BatchReport, assignment: Assignment, gradebook: Gradebook,
 
 def _settle(job: Job, value: dict | BaseException, assignment: Assignment, gradebook: Gradebook,
             results_dir: Path | None) -> Outcome:  # fmt: skip
-    """Records a worker's result document, or turns its failure into a fault row."""
+    """Records a worker's result document, or turns its failure (an exception, a dead worker, an
+    `error` result) into a fault row, which records no attempt so that the next run grades it."""
+    from autograder.scoring import FAULT  # noqa: I001 - imports numpy, so not at the top where workers import us
+
     if isinstance(value, BaseException):
-        return Outcome(job.entry, "fault", _one_line(value))
+        return _fault(job, _one_line(value), assignment, gradebook)
+    if value.get("status") == FAULT:
+        return _fault(job, value.get("message") or "the grader failed", assignment, gradebook)
     if value.get("assignment_version") != assignment.version:
-        return Outcome(job.entry, "fault", f"the worker graded version {value.get('assignment_version')!r}, "
-                       f"not {assignment.version!r}: install the same grader on every worker")  # fmt: skip
+        return _fault(job, f"the worker graded version {value.get('assignment_version')!r}, not "
+                      f"{assignment.version!r}: install the same grader on every worker", assignment, gradebook)  # fmt: skip
     try:
         gradebook.record(value, job.entry.student)
     except Exception as exc:  # noqa: BLE001 - a row we could not store is a fault, not the end
-        return Outcome(job.entry, "fault", f"could not record: {_one_line(exc)}")
+        return _fault(job, f"could not record: {_one_line(exc)}", assignment, gradebook)
     if results_dir:
         _save(value, results_dir, overwrite=True)
     return Outcome(job.entry, value["status"], value.get("message") or "", value.get("score"),
                    value.get("max_score"), (value.get("sandbox") or {}).get("warning"))  # fmt: skip
+
+
+def _fault(job: Job, message: str, assignment: Assignment, gradebook: Gradebook) -> Outcome:
+    """A fault row of the summary, noted in the gradebook as a missing grade (never as an attempt)."""
+    try:
+        gradebook.record_fault(job.entry.student, assignment.id, job.sha256, message)
+    except Exception as exc:  # noqa: BLE001 - the summary still names the student
+        message += f" (and the gradebook could not note it: {_one_line(exc)})"
+    return Outcome(job.entry, "fault", message)
 
 
 def _save(result: dict, results_dir: Path, overwrite: bool) -> None:
@@ -377,6 +409,10 @@ def summary_text(report: BatchReport) -> str:
     late = sorted({o.entry.student for o in report.outcomes if o.entry.late})
     if late:
         lines.append(f"  marked LATE by Canvas: {', '.join(late)}")
+    faulted = sorted({o.entry.student for o in report.outcomes if o.status == "fault"})
+    if faulted:
+        lines.append(f"  NO GRADE YET for {len(faulted)} student(s) (internal fault, nothing recorded, not a 0): "
+                     f"{', '.join(faulted)}; fix the cause, then run again with --seed {report.seed} to grade only them")  # fmt: skip
     warnings = Counter(o.sandbox_warning for o in report.outcomes if o.sandbox_warning)
     lines += [f"  sandbox warning on {n} result(s): {text}" for text, n in warnings.items()]
     if report.interrupted:

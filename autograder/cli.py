@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from autograder.assignment import AssignmentError, available_assignments, load_assignment
+from autograder.assignment import AssignmentError, Limits, available_assignments, load_assignment
 from autograder.lti import DEFAULT_KEY_DIR
 
 EXIT_OK, EXIT_UNGRADABLE, EXIT_INTERNAL = 0, 3, 4
@@ -32,7 +32,11 @@ class GradeGroup(click.Group):
 
 @click.group(cls=GradeGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="intro2ai-autograder")
-def main() -> None:
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              envvar="INTRO2AI_CONFIG", help="Settings file (TOML) for this grading host; default "
+              "~/.config/intro2ai-autograder/config.toml when present. Env: INTRO2AI_CONFIG.")  # fmt: skip
+@click.pass_context
+def main(ctx: click.Context, config_path: Path | None) -> None:
     """Sandboxed autograder for the intro2ai (cs231n-based) numpy homework.
 
     \b
@@ -41,11 +45,24 @@ def main() -> None:
       grade submit.zip --json result.json   ... and keep the full result
       grade generate                        rebuild student_template/ from reference/
       grade demo                            build the reference zip and grade it end to end
+      grade doctor                          check this host's sandbox before grading a class
 
     \b
     Exit codes: 0 graded (any score) / success, 1 refused with a one-line
-                reason, 2 usage error, 3 ungradable submission, 4 internal fault.
+                reason, 2 usage error, 3 ungradable submission, 4 internal fault
+                (nothing graded: the sandbox or the grader failed, not the student).
     """
+    from autograder.config import ConfigError, read_config
+
+    try:
+        config = read_config(config_path)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if config.allow_weaker_isolation:  # the file sets the flag's default; the command line still wins
+        ctx.default_map = {name: {"allow_weaker_isolation": True} for name in WEAKER_ISOLATION_COMMANDS}
+
+
+WEAKER_ISOLATION_COMMANDS = ("zip", "demo", "batch", "doctor", "gradescope-bundle")
 
 
 def _assignment(name: str):
@@ -58,6 +75,12 @@ def _assignment(name: str):
 assignment_option = click.option(
     "-a", "--assignment", "assignment_name", default=DEFAULT_ASSIGNMENT, show_default=True,
     help=f"Assignment id under assignments/ (known: {', '.join(available_assignments()) or 'none'}).",
+)  # fmt: skip
+allow_weaker_option = click.option(
+    "--allow-weaker-isolation/--require-bubblewrap", "allow_weaker_isolation", default=False, show_default=True,
+    help="Where bubblewrap is missing or cannot create namespaces, grade with the rlimits-only runner (no "
+         "file-system or network isolation; never as root) and record it in every result, instead of refusing. "
+         "Config file: [sandbox] allow_weaker_isolation = true.",
 )  # fmt: skip
 data_option = click.option(
     "--data", envvar="INTRO2AI_DATA", default=None, metavar="SOURCE",
@@ -81,21 +104,50 @@ data_option = click.option(
 @click.option("--student-view", is_flag=True,
               help="Print the table as the student may see it now (the assignment's [visibility], before "
                    "its due date and publication); --json still keeps everything.")  # fmt: skip
+@allow_weaker_option
 def grade_zip_command(submission, assignment_name, json_path, seed, data, no_training, only, student, artifacts_dir,
-                      no_notebook, student_view) -> None:  # fmt: skip
-    """Grade one student's SUBMISSION zip in the sandbox and print a score table."""
+                      no_notebook, student_view, allow_weaker_isolation) -> None:  # fmt: skip
+    """Grade one student's SUBMISSION zip in the sandbox and print a score table.
+
+    A preflight run checks the sandbox first. Exit code 4 (and no score) when the grader or its
+    sandbox failed: that is never the student's grade.
+    """
     from autograder.grade import GradeOptions, grade_zip
     from autograder.reports.terminal import render_result
 
     assignment = _assignment(assignment_name)
+    _preflight_or_exit(assignment.limits, allow_weaker_isolation)
     options = GradeOptions(seed=seed, data=data, only=tuple(only), skip_groups=("train",) if no_training else (),
                            parallel=2, student=student, progress=_progress_printer(), artifacts_dir=artifacts_dir,
-                           run_notebook=not no_notebook)  # fmt: skip
+                           run_notebook=not no_notebook, allow_weaker_isolation=allow_weaker_isolation)  # fmt: skip
     result = _guarded(lambda: grade_zip(submission, assignment, options))
     if json_path:
         json_path.write_text(json.dumps(result, indent=2), encoding="utf-8")
     click.echo(render_result(result, shown=assignment.visibility.shown() if student_view else None))
-    sys.exit(EXIT_UNGRADABLE if result["status"] == "ungradable" else EXIT_OK)
+    sys.exit(_exit_code(result))
+
+
+def _exit_code(result: dict) -> int:
+    """3 for an ungradable zip; 4, with the traceback on stderr, for a grader fault."""
+    if result["status"] == "error":
+        if result.get("fault", {}).get("traceback"):
+            click.echo(result["fault"]["traceback"], err=True)
+        return EXIT_INTERNAL
+    return EXIT_UNGRADABLE if result["status"] == "ungradable" else EXIT_OK
+
+
+def _preflight_or_exit(limits, allow_weaker: bool, isolation=None) -> None:
+    """One trivial sandboxed run before grading anyone; on failure one line (cause, fix) and exit 4."""
+    from autograder.sandbox.preflight import PreflightFailed, preflight
+
+    def run() -> None:
+        try:
+            preflight(limits, allow_weaker, isolation)
+        except PreflightFailed as exc:
+            click.echo(f"Error: nothing graded: {exc}", err=True)
+            sys.exit(EXIT_INTERNAL)
+
+    _guarded(run)
 
 
 def _progress_printer():
@@ -142,24 +194,27 @@ def pack_command(working_copy, assignment_name, output, without_notebook) -> Non
 @click.option("--no-training", is_flag=True, help="Leave out the training target.")
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=Path("grader-work"),
               show_default=True, help="Where the demo writes the zip and the result.")  # fmt: skip
-def demo_command(assignment_name, data, no_training, workdir) -> None:
+@allow_weaker_option
+def demo_command(assignment_name, data, no_training, workdir, allow_weaker_isolation) -> None:
     """Pack the reference solution, grade it in the sandbox, and show the result (should be full marks)."""
     from autograder.grade import GradeOptions, grade_zip
     from autograder.pack import pack
     from autograder.reports.terminal import render_result
 
     assignment = _assignment(assignment_name)
+    _preflight_or_exit(assignment.limits, allow_weaker_isolation)
     zip_path = pack(assignment, assignment.reference_dir, workdir / "reference_submit.zip", unrun_notebook=True).path
     click.echo(f"packed the reference solution into {zip_path}; grading it (data: {data or assignment.data_default}) ...")
     options = GradeOptions(data=data, skip_groups=("train",) if no_training else (), parallel=2,
-                           progress=_progress_printer(), artifacts_dir=workdir / "artifacts")  # fmt: skip
+                           progress=_progress_printer(), artifacts_dir=workdir / "artifacts",
+                           allow_weaker_isolation=allow_weaker_isolation)  # fmt: skip
     result = _guarded(lambda: grade_zip(zip_path, assignment, options))
     (workdir / "reference_result.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
     click.echo(render_result(result))
     click.echo(f"result document: {workdir / 'reference_result.json'}")
     for name, path in result.get("artifacts", {}).items():
         click.echo(f"{name}: {path}")
-    sys.exit(EXIT_UNGRADABLE if result["status"] == "ungradable" else EXIT_OK)
+    sys.exit(_exit_code(result))
 
 
 @main.command("generate")
@@ -209,13 +264,17 @@ def generate_command(assignment_name, check, zip_dir) -> None:
               help="Grade on a new local Dask cluster of N worker processes.")  # fmt: skip
 @click.option("--results-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Also write each result document (and batch-summary.json) here.")  # fmt: skip
+@allow_weaker_option
 def batch_command(folder, assignment_name, jobs, gradebook_url, seed, data, no_training, only, no_notebook,
-                  scheduler, workers, results_dir) -> None:  # fmt: skip
+                  scheduler, workers, results_dir, allow_weaker_isolation) -> None:  # fmt: skip
     """Grade every submission in FOLDER: a Canvas or Moodle bulk download (unzipped) or <student id>.zip files.
 
     Results go to the gradebook as they arrive; a submission already there with the same content,
     assignment version and seed is skipped, so re-running with the same --seed resumes a batch.
-    Exit code 4 when any submission hit an internal fault, 130 when interrupted.
+    A preflight run checks the sandbox before anyone is graded (on every Dask worker too). A
+    submission the grader failed on is an internal fault: no attempt is recorded, so the next
+    run grades it. Exit code 4 when the preflight failed or any submission hit an internal
+    fault, 130 when interrupted.
     """
     import contextlib
     import secrets
@@ -234,7 +293,9 @@ def batch_command(folder, assignment_name, jobs, gradebook_url, seed, data, no_t
     seed = secrets.randbelow(2**31) if seed is None else seed
     artifacts = results_dir / "artifacts" if results_dir and not no_notebook and not scheduler else None
     settings = batch.WorkerSettings(assignment.id, seed, data, tuple(only), ("train",) if no_training else (),
-                                    not no_notebook, artifacts)  # fmt: skip
+                                    not no_notebook, artifacts, allow_weaker_isolation)  # fmt: skip
+    if not (scheduler or workers):
+        _preflight_or_exit(assignment.limits, allow_weaker_isolation)
     with open_gradebook(gradebook_url) as gradebook:
         report = batch.plan_batch(folder, assignment, gradebook, settings, results_dir)
         click.echo(f"seed {seed} (re-run with --seed {seed} to resume); {len(report.pending)} to grade, "
@@ -245,6 +306,11 @@ def batch_command(folder, assignment_name, jobs, gradebook_url, seed, data, no_t
                     client = stack.enter_context(batch.dask_client(scheduler, workers))
                 except OSError as exc:
                     raise click.ClickException(f"cannot reach the Dask scheduler {scheduler}: {exc}") from exc
+                failures = batch.preflight_cluster(client, settings)
+                if failures:
+                    click.echo(f"Error: nothing graded: {failures[0]}" + (f" (and {len(failures) - 1} more "
+                               "workers)" if len(failures) > 1 else ""), err=True)  # fmt: skip
+                    sys.exit(EXIT_INTERNAL)
                 backend = batch.dask_backend(client)
             else:
                 backend = batch.local_pool(jobs or batch.usable_cores())
@@ -275,7 +341,9 @@ def check_command(working_copy, assignment_name, with_training, data) -> None:
     Hidden cases are graded after submission. Exit code 0 when the checks ran, whatever they
     found; 1 when they could not run (the reason is printed).
     """
-    from autograder.selfcheck import SelfCheckError, check_working_copy, render_check
+    from autograder.selfcheck import LOCAL, SelfCheckError, check_working_copy, render_check
+
+    _preflight_or_exit(Limits(), False, LOCAL)  # the local runner: no sandbox to allow or refuse
 
     def run():
         try:
@@ -363,6 +431,14 @@ def _warn(warnings) -> None:
         click.echo(f"warning: {warning}", err=True)
 
 
+def _missing_grades(gradebook_url: str, assignment_id: str) -> list:
+    """Submissions the grader failed on and no later run graded; each is named on stderr."""
+    missing = _with_gradebook(gradebook_url, lambda gradebook: gradebook.missing_grades(assignment_id))
+    _warn(f"student {m.student!r}: no grade for their submission {m.sha256[:12]} (internal fault: {m.message}); "
+          "run `grade batch` again to grade it" for m in missing)  # fmt: skip
+    return missing
+
+
 EXPORT_FORMATS = ("canvas", "moodle", "blackboard", "gradescope", "csv")
 SCALED_FORMATS = ("canvas", "moodle", "blackboard")
 
@@ -415,7 +491,9 @@ def export_command(gradebook_url, fmt, output, assignment_name, roster, column_i
     except (ValueError, UnicodeError, csv.Error, OSError) as exc:
         raise click.ClickException(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from exc
     _warn(report.warnings)
-    click.echo(report.summary())
+    missing = _missing_grades(gradebook_url, assignment_name)
+    click.echo(report.summary()
+               + (f"; {len(missing)} student(s) missing a grade after an internal fault" if missing else ""))  # fmt: skip
 
 
 def _export(fmt, output, scores, roster, column_id, title, identifier, delimiter, scale, visibility):
@@ -503,9 +581,10 @@ def report_command(gradebook_url, assignment_name, out_dir, published, pick, due
     _warn(f"student {s.student!r}: no attempt counts ({s.status}); no page" for s in scores if s.result is None)
     results = [s.result for s in scores if s.result is not None]
     shown = assignment.visibility.shown(due, published)
+    missing = _missing_grades(gradebook_url, assignment_name)
     try:
         pages = write_feedback_pages(results, out_dir, shown)
-        summary = write_class_summary(results, out_dir / "index.html")
+        summary = write_class_summary(results, out_dir / "index.html", missing)
     except OSError as exc:
         raise click.ClickException(f"cannot write into {out_dir}: {exc.strerror or exc}") from exc
     click.echo(f"wrote {len(pages)} feedback page(s) and the class summary {summary}")
@@ -606,10 +685,13 @@ def audit_command(assignment_name, out_dir, jobs, seed, no_training, questions, 
 @click.option("--no-training", is_flag=True, help="Leave out the 1-epoch training target.")
 @click.option("-q", "--question", "only", multiple=True, help="Grade only these question ids (repeatable).")
 @click.option("--no-notebook", is_flag=True, help="Do not execute the submitted notebook.")
-def gradescope_bundle_command(output, assignment_name, data, no_training, only, no_notebook) -> None:
+@allow_weaker_option
+def gradescope_bundle_command(output, assignment_name, data, no_training, only, no_notebook,
+                              allow_weaker_isolation) -> None:  # fmt: skip
     """Build Gradescope's autograder.zip: setup.sh, run_autograder and a copy of this grader.
 
-    The options chosen here apply to every submission graded on Gradescope.
+    The options chosen here apply to every submission graded on Gradescope. Each run there starts
+    with the preflight; when it fails the submission gets no score and a message for the staff.
     """
     from autograder.gradescope_bundle import BundleOptions, build_bundle
 
@@ -617,7 +699,8 @@ def gradescope_bundle_command(output, assignment_name, data, no_training, only, 
     unknown = sorted(set(only) - {q.id for q in assignment.questions})
     if unknown:
         raise click.BadParameter(f"no question {', '.join(unknown)} in {assignment.id}", param_hint="-q/--question")
-    options = BundleOptions(assignment.id, data, tuple(only), ("train",) if no_training else (), not no_notebook)
+    options = BundleOptions(assignment.id, data, tuple(only), ("train",) if no_training else (), not no_notebook,
+                            allow_weaker_isolation)  # fmt: skip
     try:
         path = build_bundle(output, options)
     except OSError as exc:
@@ -759,3 +842,19 @@ def lti_publish_command(platform_file, roster, match_column, gradebook_url, assi
     if failed:
         raise click.ClickException(f"{failed} of {len(report.outcomes)} score(s) not sent (see the table): "
                                    f"rerun the same command to send them")  # fmt: skip
+
+
+@main.command("doctor")
+@assignment_option
+@allow_weaker_option
+def doctor_command(assignment_name, allow_weaker_isolation) -> None:
+    """Show this host's sandbox: bubblewrap and user namespaces, the uid drop, cgroups, the runtime
+    and what of it the sandbox binds, the BLAS numpy loads there, and the preflight's verdict.
+
+    Exit code 0 when the preflight passes (grading can start), 4 when it fails.
+    """
+    from autograder.doctor import diagnose, render
+
+    diagnosis = diagnose(_assignment(assignment_name).limits, allow_weaker_isolation)
+    click.echo(render(diagnosis))
+    sys.exit(EXIT_OK if diagnosis.ok else EXIT_INTERNAL)

@@ -1,7 +1,9 @@
 """The pipeline for one zip: intake → sandboxed runs → verdicts → scores → result document.
 
 Generic: everything assignment-specific comes from the declaration and its checks module. A
-crash, hang or hostile output costs the cases it touches; the run always ends in a result.
+crash, hang or hostile output costs the cases it touches; the run always ends in a result. A fault
+of the grader itself (a sandbox that cannot start, an exception here) ends in an `error` result
+with no score, never in points lost.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import secrets
 import shutil
 import tempfile
 import time
+import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
@@ -32,10 +35,11 @@ from autograder.judge import (
 )
 from autograder.notebook_run import grade_notebook, notebook_settings, record_notebook
 from autograder.sandbox.cgroup import cgroup_version
-from autograder.sandbox.command import isolation_for, sandbox_uid
+from autograder.sandbox.command import SandboxUnavailable, isolation_for, sandbox_uid
 from autograder.sandbox.slots import sandbox_slot
-from autograder.sandbox.supervisor import CaseRecord, SandboxCase, run_cases
+from autograder.sandbox.supervisor import CaseRecord, RunOutcome, SandboxCase, run_cases
 from autograder.scoring import (
+    FAULT,
     CaseResult,
     question_result,
     result_document,
@@ -65,6 +69,11 @@ class GradeOptions:
     progress: Callable[[str], None] | None = None
     run_notebook: bool = True  # execute the submitted notebook (after the questions)
     artifacts_dir: Path | None = None  # where the executed notebook and its HTML go
+    allow_weaker_isolation: bool = False  # grade with the rlimits-only runner where bubblewrap cannot work
+
+
+class GraderFault(Exception):
+    """The grader could not grade a submission (not the student's doing): the result is `error`."""
 
 
 @dataclass
@@ -90,9 +99,10 @@ def grade_zip(zip_path: Path, assignment: Assignment, options: GradeOptions) -> 
     workdir.chmod(0o711)  # a dropped sandbox uid may pass through (rlimits-only fallback), never list it
     common = {
         "submission": zip_path.name, "student": options.student, "seed": seed,
-        "started_at": started.isoformat(timespec="seconds"), "sandbox": _sandbox_summary(assignment),
+        "started_at": started.isoformat(timespec="seconds"),
     }  # fmt: skip
     try:
+        common["sandbox"] = _sandbox_summary(assignment, options.allow_weaker_isolation)
         try:
             submission = read_submission(zip_path, assignment.files, workdir / "intake")
         except UngradableSubmission as exc:
@@ -113,6 +123,8 @@ def grade_zip(zip_path: Path, assignment: Assignment, options: GradeOptions) -> 
         )  # fmt: skip
         record_notebook(result, section, artifacts, notebook_settings(assignment))
         return result
+    except Exception as exc:  # noqa: BLE001 - a grader fault is a result without a score, never points lost
+        return _fault_result(zip_path, assignment, common, exc, time.monotonic() - clock)
     finally:
         if owns_workdir:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -181,7 +193,8 @@ def _grade_notebook(
     if options.progress:
         options.progress("notebook")
     label = options.student or submission.zip_path.stem
-    return grade_notebook(settings, submission, assignment, package_dir, workdir, options.artifacts_dir, label)
+    return grade_notebook(settings, submission, assignment, package_dir, workdir, options.artifacts_dir, label,
+                          options.allow_weaker_isolation)
 
 
 def expand_cases(question: Question, index: int, context: GradingContext) -> list[Case]:
@@ -211,31 +224,38 @@ def _grade_group(
     records: dict[str, CaseRecord] = {}
     stdout: list[str] = []
     pending = list(cases)
-    failed: dict[str, CaseRecord] = {}  # cases whose last run never started (retried)
+    failed = ""  # why the last run started no case (it is retried)
     for _ in range(MAX_RUNS_PER_GROUP):
         if not pending:
             break
         sandbox_cases = [SandboxCase(c.name, c.task, c.params, prepared[c.name][0]) for c in pending]
         with sandbox_slot() as slot:
-            isolation = isolation_for(sandbox_uid(slot))
+            isolation = isolation_for(sandbox_uid(slot), options.allow_weaker_isolation)
             workdir.mkdir(parents=True, exist_ok=True)
             outcome = run_cases(
                 sandbox_cases, package_dir, assignment.package, assignment.driver_path, limits, workdir, isolation
             )
         stdout.append(outcome.stdout + outcome.stderr)
         records.update(outcome.records)
-        if not outcome.records:  # nothing started: the sandbox itself failed, not the student's code
-            why = (outcome.stderr.strip().splitlines() or [f"exit code {outcome.returncode}"])[-1]
-            error = {"type": "SandboxError", "message": f"the sandbox could not start (a grader problem): {why}"}
-            failed = {c.name: CaseRecord(c.name, "error", error=error) for c in pending}
+        if not outcome.records:  # no case started: the sandbox or runtime failed before any student code ran
+            failed = _start_failure(outcome)
             continue
         pending = [c for c in pending if c.name not in records]
-        failed = {}
-    records.update(failed)
+        failed = ""
+    if failed:
+        raise GraderFault(f"the sandbox could not start after {MAX_RUNS_PER_GROUP} tries: {failed}")
     results = [
         case_verdict(c, records.get(c.name), prepared[c.name], context, checks, limits) for c in cases
     ]
     return results, "".join(stdout), time.monotonic() - started
+
+
+def _start_failure(outcome: RunOutcome) -> str:
+    """Why a run started no case: the last line the sandbox or runtime printed, else its exit code.
+
+    The runner imports student code only inside a case, so this is never the student's doing.
+    """
+    return (outcome.stderr.strip().splitlines() or [f"exit code {outcome.returncode}, no output"])[-1][:300]
 
 
 def prepare_case(case: Case, qindex: int, cindex: int, context: GradingContext, checks) -> tuple[dict, dict]:
@@ -304,9 +324,9 @@ def _build_workspace(submission: Submission, assignment: Assignment, target: Pat
     return package
 
 
-def _sandbox_summary(assignment: Assignment) -> dict[str, Any]:
+def _sandbox_summary(assignment: Assignment, allow_weaker: bool) -> dict[str, Any]:
     """What isolation the run had and the default limits (cases may raise their own, e.g. training)."""
-    isolation = isolation_for(sandbox_uid(0))
+    isolation = isolation_for(sandbox_uid(0), allow_weaker)
     return {
         "kind": isolation.kind,
         "warning": isolation.warning,
@@ -314,6 +334,28 @@ def _sandbox_summary(assignment: Assignment) -> dict[str, Any]:
         "memory_cgroup": cgroup_version(),
         "limits": asdict(assignment.limits),
     }
+
+
+def _fault_result(zip_path: Path, assignment: Assignment, common: dict[str, Any], exc: Exception,
+                  seconds: float) -> dict[str, Any]:  # fmt: skip
+    """The `error` result: what failed, in one line, and the traceback for whoever fixes the grader."""
+    expected = isinstance(exc, GraderFault | SandboxUnavailable)
+    message = str(exc) if expected else f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+    known = {"sandbox": {"kind": None}, **common}  # the sandbox summary itself may be what failed
+    result = result_document(
+        assignment, **known, sha256=_sha256_or_empty(zip_path), status=FAULT,
+        message=f"the grader failed (not the student's fault; grade it again once fixed): {message}",
+        data=None, duration_s=seconds, files={}, questions=[],
+    )  # fmt: skip
+    result["fault"] = {"type": type(exc).__name__, "traceback": "" if expected else traceback.format_exc(limit=8)}
+    return result
+
+
+def _sha256_or_empty(zip_path: Path) -> str:
+    try:
+        return sha256_file(zip_path)
+    except OSError:
+        return ""
 
 
 def _files_summary(submission: Submission) -> dict[str, Any]:

@@ -125,6 +125,19 @@ class QuestionScore(Base):
     attempt: Mapped[Attempt] = relationship(back_populates="questions")
 
 
+class GradingFault(Base):
+    """A submission the grader failed on (not a grade): kept so that exports and pages can say who is
+    missing a grade until a later run records an attempt for the same content."""
+
+    __tablename__ = "grading_faults"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    student: Mapped[str] = mapped_column(String(200))
+    assignment: Mapped[str] = mapped_column(String(100), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    message: Mapped[str] = mapped_column(Text)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
 class ManualGrade(Base):
     """A grader's score and comment for one manual item or question of a student's assignment."""
 
@@ -216,6 +229,16 @@ class PublishedView:
     def same_as(self, lms_user_id: str, score: float, max_score: float, comment: str) -> bool:
         return (self.lms_user_id == lms_user_id and abs(self.score - score) <= SCORE_TOLERANCE
                 and abs(self.max_score - max_score) <= SCORE_TOLERANCE and self.comment == comment)
+
+
+@dataclass(frozen=True)
+class MissingGrade:
+    """A student whose latest submission the grader failed on, with no attempt recorded for it since."""
+
+    student: str
+    sha256: str
+    message: str
+    at: dt.datetime
 
 
 @dataclass(frozen=True)
@@ -356,6 +379,23 @@ class Gradebook:
             Attempt.seed == (NO_SEED if seed is None else seed))
         with self._read() as session:
             return session.scalar(query)
+
+    def record_fault(self, student: str, assignment: str, sha256: str, message: str) -> None:
+        """Note that the grader failed on this submission; never an attempt, never a score."""
+        with self._write() as session:
+            session.add(GradingFault(student=student, assignment=assignment, sha256=sha256, message=message,
+                                     at=dt.datetime.now(UTC)))  # fmt: skip
+
+    def missing_grades(self, assignment: str) -> list[MissingGrade]:
+        """Submissions the grader failed on and no later run graded (by student, latest fault)."""
+        graded = select(Attempt.id).where(Attempt.student == GradingFault.student,
+                                          Attempt.assignment == GradingFault.assignment,
+                                          Attempt.sha256 == GradingFault.sha256)  # fmt: skip
+        query = (select(GradingFault).where(GradingFault.assignment == assignment, ~graded.exists())
+                 .order_by(GradingFault.id))  # fmt: skip
+        with self._read() as session:
+            latest = {f.student: MissingGrade(f.student, f.sha256, f.message, f.at) for f in session.scalars(query)}
+        return [latest[s] for s in sorted(latest)]
 
     def attempts(self, assignment: str | None = None, student: str | None = None) -> list[AttemptView]:
         """Attempts in recording order, optionally for one assignment and/or student."""
@@ -540,6 +580,9 @@ def _attempt_from_result(result: dict, student: str, submitted_at: dt.datetime |
         raise ValueError("student id must be a non-empty string")
     if result.get("schema") != 1:
         raise ValueError(f"unsupported result schema {result.get('schema')!r}")
+    if result.get("status") not in ("graded", "ungradable"):
+        raise ValueError(f"a result with status {result.get('status')!r} is no grade: only graded and ungradable "
+                         "results are recorded (grade the submission again)")
     if submitted_at is not None:
         _aware(submitted_at)
     stored = _json_safe(copy.deepcopy(result))

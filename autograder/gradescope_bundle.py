@@ -15,6 +15,10 @@ student_template/ next to its package, which a wheel does not carry, so pip inst
 dependencies. setup.sh leaves /autograder/source readable by root alone: without bubblewrap,
 student code runs under an unprivileged uid and so cannot read the reference solution.
 `AUTOGRADER_ROOT` relocates /autograder (the tests run the bundle in a temporary folder).
+
+Every run starts with the sandbox preflight. A grader fault (failed preflight, a sandbox that
+cannot start, an exception) writes a results.json with the staff message and no score at all
+(Gradescope then shows the run as failed rather than a 0) and exits 1; staff fix and regrade.
 """
 
 from __future__ import annotations
@@ -76,6 +80,7 @@ class BundleOptions:
     only: tuple[str, ...] = ()
     skip_groups: tuple[str, ...] = ()
     run_notebook: bool = True
+    allow_weaker_isolation: bool = False  # the rlimits-only runner where bubblewrap cannot work there
 
 
 def build_bundle(out: Path, options: BundleOptions, repo: Path = REPO_ROOT) -> Path:
@@ -125,24 +130,35 @@ def run_autograder(root: Path) -> int:
     from autograder.grade import GradeOptions, grade_zip
     from autograder.reports.gradescope import write_gradescope
     from autograder.reports.terminal import render_result
+    from autograder.sandbox.preflight import preflight
 
     results = root / "results" / "results.json"
     try:
         options = BundleOptions(**json.loads((root / "source" / CONFIG).read_text(encoding="utf-8")))
         assignment = load_assignment(options.assignment)
+        preflight(assignment.limits, options.allow_weaker_isolation)
         with tempfile.TemporaryDirectory(prefix="gradescope-") as tmp:
             grade_options = GradeOptions(data=options.data, only=tuple(options.only), parallel=2,
                                          skip_groups=tuple(options.skip_groups), student=_student(root),
-                                         run_notebook=options.run_notebook)  # fmt: skip
+                                         run_notebook=options.run_notebook,
+                                         allow_weaker_isolation=options.allow_weaker_isolation)  # fmt: skip
             result = grade_zip(submission_zip(root / "submission", Path(tmp)), assignment, grade_options)
+        print(render_result(result, colour=False))  # the run log staff see
+        if result["status"] == "error":
+            print(result.get("fault", {}).get("traceback", ""))
+            return _fault(results)
     except Exception:  # noqa: BLE001 - Gradescope must get a results.json whatever happens
         traceback.print_exc()
-        results.parent.mkdir(parents=True, exist_ok=True)
-        results.write_text(json.dumps({"score": 0.0, "output": FAULT_OUTPUT, "tests": []}), encoding="utf-8")
-        return 1
+        return _fault(results)
     write_gradescope(results, result, assignment.visibility)
-    print(render_result(result, colour=False))  # the run log staff see
     return 0
+
+
+def _fault(results: Path) -> int:
+    """The staff message and no score: a grader fault is never the student's grade."""
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(json.dumps({"output": FAULT_OUTPUT, "tests": []}), encoding="utf-8")
+    return 1
 
 
 def submission_zip(folder: Path, tmp: Path) -> Path:

@@ -206,7 +206,7 @@ def check_notebook(data: bytes, template: nbformat.NotebookNode | None) -> tuple
 
 def grade_notebook(
     settings: NotebookSettings, submission: Submission, assignment: Assignment, package_dir: Path,
-    workdir: Path, artifacts_dir: Path | None = None, label: str | None = None,
+    workdir: Path, artifacts_dir: Path | None = None, label: str | None = None, allow_weaker: bool = False,
 ) -> tuple[dict[str, Any], dict[str, str]]:  # fmt: skip
     """The result's `notebook` section and the artifact paths written (executed .ipynb and .html)."""
     name = settings.file.name
@@ -224,7 +224,7 @@ def grade_notebook(
                    code_cells=sum(1 for c in nb.cells if c.cell_type == "code" and c.source.strip()))  # fmt: skip
     if template is None:
         section["warnings"].append(f"the template notebook {settings.template} is missing: cell order not checked")
-    run = _execute(nb, settings, assignment, package_dir, workdir / "notebook")
+    run = _execute(nb, settings, assignment, package_dir, workdir / "notebook", allow_weaker)
     _read_run(run, nb, settings, section)
     if artifacts_dir is None:
         return section, {}
@@ -254,7 +254,7 @@ def _limits(settings: NotebookSettings, assignment: Assignment):
 
 
 def _execute(nb: nbformat.NotebookNode, settings: NotebookSettings, assignment: Assignment, package_dir: Path,
-             workdir: Path) -> TaskRun:  # fmt: skip
+             workdir: Path, allow_weaker: bool) -> TaskRun:  # fmt: skip
     """Runs nbrunner.py on `nb` in a sandbox of its own; the data set is generated in there."""
     task_dir = workdir / "task"
     task_dir.mkdir(parents=True, exist_ok=True)
@@ -269,7 +269,7 @@ def _execute(nb: nbformat.NotebookNode, settings: NotebookSettings, assignment: 
     }  # fmt: skip
     (task_dir / "task.json").write_text(json.dumps(task), encoding="utf-8")
     with sandbox_slot() as slot:
-        isolation = isolation_for(sandbox_uid(slot))
+        isolation = isolation_for(sandbox_uid(slot), allow_weaker)
         return run_task(task_dir, "nbrunner.py", package_dir, assignment.package, _limits(settings, assignment),
                         workdir, isolation)  # fmt: skip
 

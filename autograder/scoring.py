@@ -1,7 +1,9 @@
 """Scores: verdicts become points, per-question statuses and the result document (schema 1).
 
 Points are earned per case. A question's status summarises its cases in the words a TA reads:
-passed, partial, failed, error, timeout, memory, not_implemented, ungradable.
+passed, partial, failed, error, timeout, memory, not_implemented, ungradable. The whole result is
+`graded` (any score), `ungradable` (the zip's fault, with a one-line fix) or `error` (the grader's
+fault: no score, never recorded as a grade, so the next run grades it).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from autograder.assignment import Assignment, Case, Question
 from autograder.judge import finite_or_none
 
 SCHEMA_VERSION = 1
+FAULT = "error"  # result status: the grader failed, the submission is not graded
 SEVERITY = ("not_implemented", "timeout", "memory", "error", "failed")
 
 
@@ -107,8 +110,11 @@ def result_document(
     seed: int | None, data: str | None, sandbox: dict, started_at: str, duration_s: float, files: dict,
     questions: list[dict[str, Any]],
 ) -> dict[str, Any]:  # fmt: skip
-    """The one result shape every report, export and gradebook row is made from."""
-    score = round(sum(q["score"] for q in questions), 6)
+    """The one result shape every report, export and gradebook row is made from.
+
+    A grader fault (status `error`) has no score at all, so that nothing downstream can show it as a 0.
+    """
+    score = None if status == FAULT else round(sum(q["score"] for q in questions), 6)
     return {
         "schema": SCHEMA_VERSION,
         "assignment": assignment.id,

@@ -17,6 +17,7 @@ from autograder.batch import (
     dask_backend,
     grade_submission,
     plan_batch,
+    preflight_cluster,
     run_batch,
 )
 from autograder.cli import main
@@ -110,3 +111,31 @@ def test_cli_sends_the_batch_to_a_scheduler(tmp_path, client, reference_zip):
     assert "graded 2, ungradable 1, internal faults 0, skipped as already graded 0" in run.output
     with open_gradebook(tmp_path / "gb.sqlite") as book:
         assert sorted((a.student, a.score) for a in book.attempts()) == [("2025100", 10.0), ("2025101", 10.0), ("broken", 0.0)]
+
+
+def _switch_bwrap(off: bool) -> None:
+    """On a worker: make bubblewrap unusable (or usable again) for its next sandbox run."""
+    from autograder.sandbox.command import probe_bwrap
+
+    if off:
+        os.environ["AUTOGRADER_NO_BWRAP"] = "1"
+    else:
+        os.environ.pop("AUTOGRADER_NO_BWRAP", None)
+    probe_bwrap.cache_clear()
+
+
+def test_cli_stops_before_grading_when_a_worker_fails_the_preflight(tmp_path, client, hw5, reference_zip):
+    settings = WorkerSettings(hw5.id, SEED)
+    assert preflight_cluster(client, settings) == []
+    folder = _class(tmp_path / "class", reference_zip, ["2025200"])
+    args = ["batch", str(folder), "--scheduler", client.scheduler.address, "--seed", str(SEED), "--gradebook",
+            str(tmp_path / "gb.sqlite"), "--no-training", "--no-notebook", "-q", "Q3"]  # fmt: skip
+    client.run(_switch_bwrap, True)
+    try:
+        run = CliRunner().invoke(main, args, catch_exceptions=False)
+    finally:
+        client.run(_switch_bwrap, False)
+    assert run.exit_code == 4, run.output
+    assert "nothing graded: worker tcp://127.0.0.1" in run.output and "AUTOGRADER_NO_BWRAP" in run.output
+    with open_gradebook(tmp_path / "gb.sqlite") as book:
+        assert book.attempts() == []

@@ -317,10 +317,11 @@ def test_gradescope_upload_shapes(tmp_path) -> None:
 
 
 def test_run_autograder_always_writes_results(tmp_path) -> None:
-    """Even when the grader cannot start (here: no bundle.json), Gradescope gets a results.json."""
+    """Even when the grader cannot start (here: no bundle.json), Gradescope gets a results.json: the
+    staff message and no score (a grader fault is never the student's grade)."""
     from autograder.gradescope_bundle import FAULT_OUTPUT, run_autograder
 
     (tmp_path / "submission").mkdir()
     assert run_autograder(tmp_path) == 1
     results = json.loads((tmp_path / "results" / "results.json").read_text())
-    assert results == {"score": 0.0, "output": FAULT_OUTPUT, "tests": []}
+    assert results == {"output": FAULT_OUTPUT, "tests": []}

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from autograder.assignment import Shown
+from autograder.gradebook import MissingGrade
 from autograder.reports.tabular import SCORED_STATUSES, fmt_points
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -247,9 +248,10 @@ def _summary_view(results: Sequence[dict]) -> dict:
     }
 
 
-def render_class_summary(results: Sequence[dict]) -> str:
-    """The class page: score histogram, per-question pass rates, common failures, slowest runs."""
-    return _ENV.get_template("class_summary.html").render(**_summary_view(results))
+def render_class_summary(results: Sequence[dict], missing: Sequence[MissingGrade] = ()) -> str:
+    """The class page: who is missing a grade (grader faults), score histogram, per-question pass
+    rates, common failures, slowest runs."""
+    return _ENV.get_template("class_summary.html").render(**_summary_view(results), missing=missing)
 
 
 def feedback_filename(result: dict) -> str:
@@ -270,8 +272,8 @@ def write_feedback_pages(results: Sequence[dict], folder: str | Path, shown: Sho
     return paths
 
 
-def write_class_summary(results: Sequence[dict], path: str | Path) -> Path:
+def write_class_summary(results: Sequence[dict], path: str | Path, missing: Sequence[MissingGrade] = ()) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_class_summary(results), encoding="utf-8")
+    path.write_text(render_class_summary(results, missing), encoding="utf-8")
     return path

@@ -19,6 +19,10 @@ def render_result(result: dict[str, Any], colour: bool | None = None, shown: Sho
     if result["status"] == "ungradable":
         lines.append(click.style(f"UNGRADABLE: {result['message']}", fg="magenta", bold=True))
         return "\n".join(lines)
+    if result["status"] == "error":
+        lines.append(click.style(f"NOT GRADED (internal fault, not the student's): {result['message']}", fg="red",
+                                 bold=True))  # fmt: skip
+        return "\n".join(lines)
     rows = [("question", "points", "status", "worst case", "message")]
     for q in result["questions"]:
         rows.append((f"{q['id']} {q['title']}", f"{_num(q['score'])}/{_num(q['max_score'])}", q["status"],

@@ -26,6 +26,7 @@ WORK_MOUNT = "/sandbox/work"
 SYSTEM_DIRS = ("/usr", "/bin", "/lib", "/lib64", "/lib32", "/sbin")
 SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/localtime", "/etc/nsswitch.conf", "/etc/passwd", "/etc/group")
 SYSTEM_CONFIG_DIRS = ("/etc/fonts",)  # fontconfig: matplotlib in a notebook looks fonts up with fc-list
+PRIVATE_MOUNTS = ("/tmp", "/dev/shm", WORK_MOUNT)  # private tmpfs mounted before the runtime is bound
 UNPRIVILEGED_UID_BASE = 60000
 
 
@@ -38,37 +39,93 @@ class Isolation:
     warning: str | None
 
 
+class SandboxUnavailable(Exception):
+    """The sandbox cannot run here as configured; the message names the cause and the fix."""
+
+
+@dataclass(frozen=True)
+class BwrapProbe:
+    """Whether bubblewrap is here and can make the namespaces a run needs, and if not, why."""
+
+    path: str | None
+    version: str | None
+    error: str | None  # None when it works
+
+    @property
+    def works(self) -> bool:
+        return self.path is not None and self.error is None
+
+
 @lru_cache(maxsize=1)
-def bwrap_path() -> str | None:
-    """The bubblewrap binary, if present and able to create namespaces here."""
+def probe_bwrap() -> BwrapProbe:
+    """Starts `bwrap ... true` once with the namespaces of a real run (user namespace included as non-root)."""
     if os.environ.get("AUTOGRADER_NO_BWRAP"):
-        return None
+        return BwrapProbe(None, None, "switched off by AUTOGRADER_NO_BWRAP")
     path = shutil.which("bwrap")
     if path is None:
-        return None
+        return BwrapProbe(None, None, "bubblewrap (bwrap) is not installed")
+    version = _first_line(subprocess.run([path, "--version"], capture_output=True, text=True, timeout=10).stdout)
+    userns = [] if os.geteuid() == 0 else ["--unshare-user"]
     probe = subprocess.run(
-        [path, "--ro-bind", "/", "/", "--unshare-pid", "--unshare-net", "--die-with-parent", "true"],
-        capture_output=True,
-        timeout=10,
-    )
-    return path if probe.returncode == 0 else None
+        [path, "--ro-bind", "/", "/", *userns, "--unshare-pid", "--unshare-net", "--die-with-parent", "true"],
+        capture_output=True, text=True, timeout=10,
+    )  # fmt: skip
+    if probe.returncode == 0:
+        return BwrapProbe(path, version, None)
+    said = probe.stderr.strip().splitlines()
+    why = said[-1][:300] if said else f"exit code {probe.returncode}"
+    return BwrapProbe(path, version, f"bubblewrap cannot create namespaces here ({why})")
 
 
-def isolation_for(uid: int | None) -> Isolation:
-    if bwrap_path():
+def bwrap_path() -> str | None:
+    """The bubblewrap binary, if present and able to create namespaces here."""
+    probe = probe_bwrap()
+    return probe.path if probe.works else None
+
+
+def isolation_for(uid: int | None, allow_weaker: bool) -> Isolation:
+    """bubblewrap where it works; else the rlimits-only runner, only when allowed and never as root.
+
+    Raises SandboxUnavailable (cause and fix) instead of quietly grading with less protection.
+    """
+    probe = probe_bwrap()
+    if probe.works:
         return Isolation("bwrap", uid, None)
+    if not allow_weaker:
+        raise SandboxUnavailable(f"{probe.error}: {_bwrap_fix(probe)}, or accept weaker isolation "
+                                 "with --allow-weaker-isolation (see docs/security.md)")  # fmt: skip
+    if grader_is_root() and (uid is None or not reachable_by_others(Path(sys.executable))):
+        raise SandboxUnavailable(
+            f"{probe.error}, and the rlimits-only runner never runs student code as root: the Python runtime "
+            f"{sys.executable} is not reachable by other users (fix: install the grader in a virtualenv "
+            "outside /root, or make every folder above the runtime world-searchable)"
+        )
     warning = (
-        "bubblewrap (bwrap) is not available: student code ran with resource limits only, without "
-        "namespaces: it could read world-readable files and use the network. Install the "
-        "'bubblewrap' package."
+        f"weaker isolation allowed (--allow-weaker-isolation): {probe.error}; student code ran with resource "
+        "limits only, without bubblewrap's namespaces: it could read world-readable files and use the network."
     )
-    if uid is not None and not _reachable_by_others(Path(sys.executable)):
-        uid = None
-        warning += f" The Python runtime ({sys.executable}) is not readable by other users, so it also ran as root."
     return Isolation("rlimits-only", uid, warning)
 
 
-def _reachable_by_others(path: Path) -> bool:
+def grader_is_root() -> bool:
+    return os.geteuid() == 0
+
+
+def _bwrap_fix(probe: BwrapProbe) -> str:
+    if probe.path is None:
+        return "install it (apt-get install bubblewrap)"
+    if grader_is_root():
+        return ("as root it needs mount namespaces: run the grader on the host or in a container allowed to "
+                "create namespaces (e.g. docker --security-opt seccomp=unconfined --cap-add SYS_ADMIN)")  # fmt: skip
+    return ("allow unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1, or on Ubuntu "
+            "kernel.apparmor_restrict_unprivileged_userns=0), or run the grader as root")  # fmt: skip
+
+
+def _first_line(text: str) -> str:
+    return " ".join(text.strip().splitlines()[:1])[:300]
+
+
+def reachable_by_others(path: Path) -> bool:
     """Whether an unprivileged uid can run this interpreter (every parent folder world-searchable)."""
     return all(os.stat(p).st_mode & 0o001 for p in [*path.resolve().parents, path.resolve()])
 
@@ -83,6 +140,17 @@ def python_roots() -> list[str]:
     roots = {sys.base_prefix, sys.prefix, sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
     roots.update(p for p in site.getsitepackages() if Path(p).is_dir())
     return sorted(r for r in roots if Path(r).exists())
+
+
+def runtime_binds() -> list[str]:
+    """The runtime read-only at its own path, over the private /tmp (a virtualenv under /tmp is
+    otherwise hidden by it), with the grader code an installed copy would expose masked."""
+    args: list[str] = []
+    for root in python_roots():
+        args += _traversable_parents(root) + ["--ro-bind", root, root]
+    for mask in masked_paths():
+        args += ["--tmpfs", mask]
+    return args
 
 
 def masked_paths() -> list[str]:
@@ -127,10 +195,6 @@ def bwrap_command(
     for path in SYSTEM_FILES + SYSTEM_CONFIG_DIRS:
         if Path(path).exists():
             cmd += ["--ro-bind", path, path]
-    for root in python_roots():
-        cmd += _traversable_parents(root) + ["--ro-bind", root, root]
-    for mask in masked_paths():
-        cmd += ["--tmpfs", mask]
     tmp_bytes = str(limits.tmp_mb * 1024 * 1024)
     # bwrap makes tmpfs root-owned 0755: unwritable after the uid drop, so /tmp-style sticky 1777.
     writable = ["--perms", "01777", "--size", tmp_bytes, "--tmpfs"]
@@ -140,6 +204,7 @@ def bwrap_command(
         *writable, "/tmp",
         *writable, "/dev/shm",
         *writable, WORK_MOUNT,
+        *runtime_binds(),
         "--ro-bind", str(package_dir), f"{WORK_MOUNT}/{package_name}",
         "--ro-bind", str(task_dir), TASK_MOUNT,
         "--remount-ro", "/",
@@ -190,7 +255,7 @@ def _traversable_parents(path: str) -> list[str]:
     """Parent folders created world-traversable (a runtime under /root would otherwise be unreachable)."""
     args: list[str] = []
     for parent in reversed(Path(path).parents[:-1]):
-        if str(parent) not in SYSTEM_DIRS:
+        if str(parent) not in (*SYSTEM_DIRS, *PRIVATE_MOUNTS):
             args += ["--perms", "0755", "--dir", str(parent)]
     return args
 

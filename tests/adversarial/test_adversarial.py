@@ -50,7 +50,8 @@ import autograder.grade as grade_module
 from autograder.assignment import Assignment, load_assignment
 from autograder.authoring.generate import generate_template
 from autograder.grade import MAX_RUNS_PER_GROUP, GradeOptions, grade_zip
-from autograder.sandbox.command import UNPRIVILEGED_UID_BASE, bwrap_path
+from autograder.sandbox import command as command_module
+from autograder.sandbox.command import UNPRIVILEGED_UID_BASE, bwrap_path, probe_bwrap
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -394,7 +395,8 @@ class Guard:
 # ---------------------------------------------------------------- running and checking
 
 
-def run_attack(case: AttackCase, hw5: Assignment, tmp_path: Path, uids: set[int]) -> list[dict]:
+def run_attack(case: AttackCase, hw5: Assignment, tmp_path: Path, uids: set[int],
+               allow_weaker: bool = False) -> list[dict]:  # fmt: skip
     """Grades the attack zip (`runs` times) under guard; returns the result documents."""
     listener = socket.create_server(("127.0.0.1", 0)) if case.spec.get("listener") else None
     port = listener.getsockname()[1] if listener else None
@@ -406,7 +408,7 @@ def run_attack(case: AttackCase, hw5: Assignment, tmp_path: Path, uids: set[int]
         for run in range(case.spec.get("runs", 1)):
             options = GradeOptions(seed=SEED, only=tuple(case.questions),
                                    skip_groups=tuple(case.spec.get("skip_groups", ("train", "overfit"))),
-                                   workdir=tmp_path / "work" / str(run))  # fmt: skip
+                                   workdir=tmp_path / "work" / str(run), allow_weaker_isolation=allow_weaker)  # fmt: skip
             started = time.monotonic()
             result = grade_zip(zip_path, assignment, options)
             elapsed = time.monotonic() - started
@@ -504,17 +506,18 @@ def without_bwrap(monkeypatch):
     As root the engine would drop to a sandbox uid, which cannot reach pytest's 0700 tmp_path
     (nor, on this machine, an interpreter under /root)."""
     monkeypatch.setenv("AUTOGRADER_NO_BWRAP", "1")
-    bwrap_path.cache_clear()
-    if os.geteuid() == 0:
+    probe_bwrap.cache_clear()
+    if os.geteuid() == 0:  # the engine never runs student code as root: pretend to be a non-root grader
         monkeypatch.setattr(grade_module, "sandbox_uid", lambda slot: None)
+        monkeypatch.setattr(command_module, "grader_is_root", lambda: False)
     yield
-    bwrap_path.cache_clear()
+    probe_bwrap.cache_clear()
 
 
 @pytest.mark.parametrize("case", [_param(c) for c in CASES if c.spec.get("fallback")])
 def test_key_attacks_without_bwrap(case, hw5, stolen_goods, without_bwrap, decoy, tmp_path, monkeypatch):
     monkeypatch.setenv("AUTOGRADER_ADV_SECRET", ENV_TOKEN)
-    for result in run_attack(case, hw5, tmp_path, set()):
+    for result in run_attack(case, hw5, tmp_path, set(), allow_weaker=True):
         check_document(result, hw5)
         assert result["sandbox"]["kind"] == "rlimits-only"
         assert "bubblewrap" in (result["sandbox"]["warning"] or "")
