@@ -219,6 +219,11 @@ def _is_keyword_name(node) -> bool:
 # ------------------------------------------------------------------ mutants
 
 
+class AuditError(Exception):
+    """The audit cannot start: one line naming the cause and the fix."""
+
+
+
 @dataclass(frozen=True)
 class Mutant:
     id: str
@@ -368,6 +373,7 @@ class AuditReport:
     outcomes: dict[str, Outcome]
     equivalent: dict[str, str]  # mutant id -> why
     graded_now: int  # mutants graded by this run (the rest came from the stored state)
+    faults: list[str]  # mutants the grader itself failed on (status error): no outcome, graded again next run
 
     def by_function(self) -> dict[tuple[str, str], dict[str, int]]:
         table: dict[tuple[str, str], dict[str, int]] = {}
@@ -413,17 +419,25 @@ def run_audit(assignment: Assignment, out_dir: Path, scope: AuditScope, jobs: in
         saved = json.loads(state.read_text(encoding="utf-8"))
         if saved.get("settings") == settings:
             outcomes = {k: Outcome(**v) for k, v in saved["outcomes"].items()}
-    baseline = _grade(assignment, _reference_files(assignment), options)["score"]
+    reference = _grade(assignment, _reference_files(assignment), options)
+    if reference["status"] != "graded":
+        raise AuditError(f"the unmutated reference was not graded ({reference['status']}: {reference['message']}); "
+                         "run `grade doctor`, then `grade demo`")  # fmt: skip
+    baseline = reference["score"]
     declared = equivalents(assignment)
     pending = [m for m in mutants if m.id not in outcomes]
     done = len(mutants) - len(pending)
+    faults: list[str] = []
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = {pool.submit(_grade_mutant, assignment, m, options): m for m in pending}
         for future in as_completed(futures):
             mutant = futures[future]
             result = future.result()
-            outcomes[mutant.id] = _outcome(mutant, result, baseline, declared)
             done += 1
+            if result["status"] == "error":  # the grader failed, not the mutant: graded again next run
+                faults.append(mutant.id)
+                continue
+            outcomes[mutant.id] = _outcome(mutant, result, baseline, declared)
             state.write_text(json.dumps({"settings": settings, "outcomes": {k: asdict(v) for k, v in outcomes.items()}},
                                         indent=1, sort_keys=True), encoding="utf-8")  # fmt: skip
             if progress:
@@ -432,7 +446,7 @@ def run_audit(assignment: Assignment, out_dir: Path, scope: AuditScope, jobs: in
         if outcome.status != "killed":
             outcome.status = "equivalent" if mutant_id in declared else "survived"
     return AuditReport(assignment.id, assignment.version, scope, baseline, mutants,
-                       {m.id: outcomes[m.id] for m in mutants if m.id in outcomes}, declared, len(pending))  # fmt: skip
+                       {m.id: outcomes[m.id] for m in mutants if m.id in outcomes}, declared, len(pending), faults)  # fmt: skip
 
 
 def _outcome(mutant: Mutant, result: dict, baseline: float, declared: dict[str, str]) -> Outcome:

@@ -653,7 +653,7 @@ def audit_command(assignment_name, out_dir, jobs, seed, no_training, questions, 
     list its id and why in assignments/<id>/audit.toml). Interrupted audits resume.
     Exit code 0 when the score is at least 95 %, 1 otherwise.
     """
-    from autograder.audit import AuditScope, mutants_of, run_audit, write_markdown
+    from autograder.audit import AuditError, AuditScope, mutants_of, run_audit, write_markdown
 
     assignment = _assignment(assignment_name)
     scope = AuditScope(seed, ("train",) if no_training else (), tuple(questions), tuple(functions), tuple(operators))
@@ -662,18 +662,26 @@ def audit_command(assignment_name, out_dir, jobs, seed, no_training, questions, 
             click.echo(f"{mutant.id}  {mutant.file}:{mutant.line}  {mutant.function}  {mutant.operator}")
         return
     out_dir = out_dir or Path(f"audit-{assignment.id}")
+    _preflight_or_exit(assignment.limits, False)
     with click.progressbar(length=1, label="grading mutants") as bar:
         def progress(done: int, total: int) -> None:
             bar.length = total
             bar.update(done - bar.pos)
 
-        report = _guarded(lambda: run_audit(assignment, out_dir, scope, jobs, progress))
+        try:
+            report = _guarded(lambda: run_audit(assignment, out_dir, scope, jobs, progress))
+        except AuditError as exc:
+            raise click.ClickException(str(exc)) from exc
     path = write_markdown(report, out_dir / "audit.md")
     for (file, function), row in sorted(report.by_function().items()):
         click.echo(f"{file:>10} {function:<28} killed {row['killed']:3d}  survived {row['survived']:3d}  "
                    f"equivalent {row['equivalent']:3d}  {report.score([row]):6.1%}")  # fmt: skip
     click.echo(f"mutation score {report.score():.1%} ({len(report.outcomes)} of {len(report.mutants)} mutants graded, "
                f"{report.graded_now} now); survivors and diffs: {path}")  # fmt: skip
+    if report.faults:
+        click.echo(f"the grader failed on {len(report.faults)} mutant(s) (not counted); run the same command again "
+                   "to grade them", err=True)  # fmt: skip
+        sys.exit(EXIT_INTERNAL)
     sys.exit(0 if report.score() >= AUDIT_TARGET else 1)
 
 
