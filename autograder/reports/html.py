@@ -4,8 +4,8 @@ Pages carry their CSS inline, draw charts as inline SVG, run no script and load 
 Content-Security-Policy meta tag forbids scripts and remote fetches as a second line of defence
 behind autoescaping. Every string from a result document is student-influenced and is only
 ever rendered as escaped text. Hidden cases show their parameters, metric and threshold; no
-expected value is ever in a result document, and case `extras` are shown only as curves and,
-for public cases, as plain numbers.
+expected value is ever in a result document, and case `extras` are shown only as curves (with
+the judge's one-line `diagnosis` of them under the first), and, for public cases, as plain numbers.
 """
 
 from __future__ import annotations
@@ -118,7 +118,8 @@ def _case_view(case: dict) -> dict:
             "max_points": case.get("max_points"),
             "params": json.dumps(case.get("params") or {}, sort_keys=True, default=str),
             "message": str(case.get("message") or ""), "numbers": numbers,
-            "curves": [c for k, label in CURVE_KEYS.items() if (c := curve(label, extras.get(k)))]}
+            "curves": [c for k, label in CURVE_KEYS.items() if (c := curve(label, extras.get(k)))],
+            "diagnosis": extras["diagnosis"] if isinstance(extras.get("diagnosis"), str) else ""}
 
 
 def _question_view(q: dict) -> dict:
