@@ -14,9 +14,17 @@ from results_factory import make_result
 from training_networks import UNSTABLE_SOFTMAX, network_files
 
 from autograder.assignment import load_assignment
-from autograder.grade import GradeOptions, grade_zip
+from autograder.grade import (
+    GradeOptions,
+    GradingContext,
+    case_verdict,
+    expand_cases,
+    grade_zip,
+    prepare_case,
+)
 from autograder.reports.html import render_feedback
 from autograder.reports.terminal import render_result
+from autograder.sandbox.supervisor import CaseRecord
 
 LOG10 = math.log(10)
 
@@ -103,3 +111,27 @@ def test_terminal_and_page_show_a_failed_case_diagnosis_in_full():
     assert f"Q5 {case['name']}: {line}" in render_result(doc, colour=False)
     html = render_feedback(doc)
     assert f'<span class="diagnosis">{line}</span>' in html and html.index("<polyline") < html.index(line)
+
+
+def test_nan_weights_reach_the_training_judge_and_are_explained(hw5):
+    """Other judges never see NaN (validation refuses it); a training judge explains it instead."""
+    question = hw5.question("Q5")
+    case = next(c for c in expand_cases(question, 4, GradingContext(hw5, 1, "embedded")) if c.judge == "overfit")
+    context = GradingContext(hw5, 1, "embedded")
+    prepared = prepare_case(case, 4, 0, context, hw5.checks())
+    trained = {name: value.copy() for name, value in prepared[1].items()}
+    trained["W1"][0, 0, 0, 0] = np.nan
+    losses = learning(30)
+    losses[12:] = np.nan
+    arrays = {**trained, "loss_history": losses, "train_acc_history": np.array([0.1, 0.1])}
+    limits = hw5.limits.with_overrides(**case.limits)
+    result = case_verdict(case, CaseRecord(case.name, "ok", arrays), prepared, context, hw5.checks(), limits)
+    assert result.status == "failed" and result.message.startswith("the loss became NaN at iteration 13 of 30")
+    arrays["loss_history"] = learning(30)
+    result = case_verdict(case, CaseRecord(case.name, "ok", arrays), prepared, context, hw5.checks(), limits)
+    assert result.message.startswith("the trained W1 hold NaN or inf values though the loss stayed finite")
+    net_loss = next(c for c in question.cases if c.judge == "net_loss")
+    net_prepared = prepare_case(net_loss, 4, 2, context, hw5.checks())
+    nan_loss = {"loss": np.array(np.nan)}
+    result = case_verdict(net_loss, CaseRecord(net_loss.name, "ok", nan_loss), net_prepared, context, hw5.checks(), limits)
+    assert result.message == "loss: contains NaN values"

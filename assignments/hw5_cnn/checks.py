@@ -360,10 +360,12 @@ def training_diagnosis(losses: np.ndarray, accuracies: np.ndarray, num_classes: 
 
 def _training_verdict(outputs, expected, accuracy: float, target: float, shortfall: str, extras: dict) -> Verdict:
     """Pass/fail on the accuracy; a failure leads with the diagnosis, which extras also carry."""
-    diagnosis = training_diagnosis(outputs["loss_history"], outputs.get("train_acc_history", ()), expected["b3"].size)
+    losses = outputs["loss_history"]
     broken = [name for name in expected if not np.all(np.isfinite(outputs[name]))]
-    if broken and not diagnosis:
+    if broken and np.all(np.isfinite(losses)):
         diagnosis = f"the trained {', '.join(broken)} hold NaN or inf values though the loss stayed finite"
+    else:
+        diagnosis = training_diagnosis(losses, outputs.get("train_acc_history", ()), expected["b3"].size)
     passed = accuracy >= target
     message = "" if passed else (f"{diagnosis} ({shortfall})" if diagnosis else shortfall)
     extras = {**extras, **_curves(outputs), **({"diagnosis": diagnosis} if diagnosis else {})}
