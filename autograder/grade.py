@@ -279,11 +279,13 @@ def case_verdict(case: Case, record: CaseRecord | None, prepared: tuple[dict, di
         status = record.status if record.status == "not_implemented" else "error"
         if record.error and record.error.get("type") == "MemoryError":
             status = "memory"
-        return CaseResult(case, False, status, message=explain_error(record.error))
+        collected = [spec.name for spec in context.assignment.files if spec.kind == "python"]
+        return CaseResult(case, False, status, message=explain_error(record.error, collected))
     inputs, expected = prepared
     try:
-        validate(record.arrays, expected)
-        verdict = judge_for(case.judge, checks)(record.arrays, expected, case, context)
+        judge = judge_for(case.judge, checks)
+        validate(record.arrays, expected, finite=not getattr(judge, "accepts_nonfinite", False))
+        verdict = judge(record.arrays, expected, case, context)
     except Invalid as exc:
         return CaseResult(case, False, "failed", message=str(exc))
     except (ValueError, TypeError, KeyError, IndexError, ArithmeticError) as exc:  # odd but valid-looking outputs

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,8 +40,12 @@ def rel_error(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.max(np.abs(x64 - y64) / np.maximum(1e-8, np.abs(x64) + np.abs(y64))))
 
 
-def validate(outputs: dict[str, np.ndarray], expected: dict[str, np.ndarray]) -> None:
-    """Raises `Invalid` unless every expected output is a finite ndarray of the right kind and shape."""
+def validate(outputs: dict[str, np.ndarray], expected: dict[str, np.ndarray], finite: bool = True) -> None:
+    """Raises `Invalid` unless every expected output is a finite ndarray of the right kind and shape.
+
+    `finite=False` lets NaN/inf through for a judge that explains them itself (see
+    `accepts_nonfinite`): a training judge can say at which iteration the loss broke.
+    """
     for name, reference in expected.items():
         if name not in outputs:
             raise Invalid(f"{name}: no output returned")
@@ -52,7 +56,7 @@ def validate(outputs: dict[str, np.ndarray], expected: dict[str, np.ndarray]) ->
             raise Invalid(f"{name}: expected a {_kind(reference.dtype)} array, got dtype {got.dtype}")
         if got.shape != reference.shape:
             raise Invalid(f"{name}: wrong shape: expected {reference.shape}, got {got.shape}")
-        if got.dtype.kind == "f" and not np.all(np.isfinite(got)):
+        if finite and got.dtype.kind == "f" and not np.all(np.isfinite(got)):
             bad = "NaN" if np.isnan(got).any() else "inf"
             raise Invalid(f"{name}: contains {bad} values")
 
@@ -70,6 +74,12 @@ def judge_rel_error(outputs: dict, expected: dict, threshold: float) -> Verdict:
     detail = ", ".join(f"{name} {err:.2e}" for name, err in errors.items())
     message = "" if passed else f"rel_error too large ({detail}); worst is {worst}"
     return Verdict(passed, "rel_error", value, threshold, message)
+
+
+def accepts_nonfinite(judge: Callable[..., Verdict]) -> Callable[..., Verdict]:
+    """Marks a judge that receives NaN/inf outputs and explains them (validation still checks the rest)."""
+    judge.accepts_nonfinite = True  # type: ignore[attr-defined]
+    return judge
 
 
 BUILTIN_JUDGES: dict[str, Callable[..., Verdict]] = {
@@ -90,11 +100,23 @@ _HINTS: tuple[tuple[str, str], ...] = (
 )  # fmt: skip
 
 
-def explain_error(error: dict | None) -> str:
+# A name the student's code uses that exists in none of the files the sandbox holds. The sandbox
+# holds only the assignment's declared files (on top of the given package), so a helper module
+# or a cs231n module this course does not ship is the usual cause.
+_MISSING_NAME: tuple[tuple[str, str], ...] = (
+    (r"name '(\w+)' is not defined", "'{0}' is defined neither in your submitted files nor in the given package"),
+    (r"cannot import name '(\w+)' from '([\w.]+)'", "'{0}' is not in {1}, neither in your files nor in the given package"),
+    (r"No module named '([\w.]+)'", "module '{0}' is neither one of your submitted files nor part of the given package"),
+)  # fmt: skip
+
+
+def explain_error(error: dict | None, collected: Sequence[str] = ()) -> str:
     """One readable line for a child's exception, with a hint for the classic mistakes.
 
-    Capped here as well as in the runner (a student can forge the error record itself), with
-    control characters escaped: the line reaches TAs' terminals and exports.
+    `collected`: the file names the grader takes from a zip, named when the code used a name
+    that none of them defines. Capped here as well as in the runner (a student can forge the
+    error record itself), with control characters escaped: the line reaches TAs' terminals and
+    exports.
     """
     if not error:
         return "the code failed without an error message"
@@ -108,6 +130,12 @@ def explain_error(error: dict | None) -> str:
         match = re.search(pattern, message)
         if match:
             return f"{line} — {hint.format(*match.groups())}"
+    for pattern, hint in _MISSING_NAME:
+        match = re.search(pattern, message)
+        if match:
+            files = f" ({', '.join(collected)})" if collected else ""
+            return (f"{line} — {hint.format(*match.groups())}: only the declared files{files} are collected "
+                    f"from your zip; define or import it in one of them.")  # fmt: skip
     return line
 
 

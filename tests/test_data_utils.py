@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from image_stats import ImageStats, image_stats
 from intro2ai import data_utils
 from intro2ai.data_utils import (
     describe_source,
@@ -16,7 +17,6 @@ from intro2ai.data_utils import (
     make_embedded_data,
     sample_photos,
 )
-from numpy.lib.stride_tricks import sliding_window_view
 
 TINY_ROWS = {"data_batch_1": 3, "data_batch_2": 5, "data_batch_3": 7, "data_batch_4": 2,
              "data_batch_5": 4, "test_batch": 5}
@@ -200,45 +200,48 @@ def test_embedded_splits_come_from_distinct_streams():
 
 
 @pytest.fixture(scope="module")
-def embedded_sample() -> dict[str, np.ndarray]:
-    return make_embedded_data(1000, 0, 500, seed=3)
+def embedded_stats() -> ImageStats:
+    return image_stats(make_embedded_data(2000, 0, 0, seed=3)["X_train"])
 
 
-def ridge_accuracy(F: np.ndarray, y: np.ndarray, F_test: np.ndarray, y_test: np.ndarray,
-                   lam: float) -> float:
-    """Test accuracy of a ridge-regression linear classifier on standardised features."""
-    mu, sd = F.mean(0), F.std(0) + 1e-6
-    F, F_test = (F - mu) / sd, (F_test - mu) / sd
-    alpha = np.linalg.solve(F @ F.T + lam * len(F) * np.eye(len(F)), np.eye(10)[y])
-    return float(((F_test @ (F.T @ alpha)).argmax(1) == y_test).mean())
+def test_embedded_images_have_cifar_colour_statistics(embedded_stats):
+    """CIFAR-10's 50,000 training images: per-channel mean 125.3/123.0/113.9, std 63.0/62.1/66.7."""
+    np.testing.assert_allclose(embedded_stats.channel_mean, data_utils.CIFAR_MEAN, atol=3)
+    assert np.all((embedded_stats.channel_std > 55) & (embedded_stats.channel_std < 70)), embedded_stats.channel_std
 
 
-def conv_features(X: np.ndarray, filters: int = 16) -> np.ndarray:
-    """A tiny conv feature model: fixed random 5x5 filters on grey, |response|, global pooling."""
-    grey = X.mean(axis=1)
-    grey -= grey.mean(axis=(1, 2), keepdims=True)
-    kernels = np.random.default_rng(0).standard_normal((filters, 5, 5)).astype(np.float32)
-    kernels -= kernels.mean(axis=(1, 2), keepdims=True)
-    windows = sliding_window_view(grey, (5, 5), axis=(1, 2))
-    response = np.abs(np.tensordot(windows, kernels, axes=([3, 4], [1, 2])))
-    return np.concatenate([response.mean((1, 2)), response.max((1, 2))], axis=1)
+def test_embedded_images_have_photographic_spatial_statistics(embedded_stats):
+    """Neighbour correlation falls with distance as in photographs, not like noise or flat shapes."""
+    assert 0.85 < embedded_stats.correlation[0] < 0.97
+    assert np.all(np.diff(embedded_stats.correlation) < 0) and embedded_stats.correlation[-1] > 0.2
+    assert -3.8 < embedded_stats.spectrum_slope < -2.5
 
 
-def test_classes_are_not_separable_by_mean_colour(embedded_sample):
-    d = embedded_sample
-    colour, colour_test = d["X_train"].mean(axis=(2, 3)), d["X_test"].mean(axis=(2, 3))
-    centroids = np.stack([colour[d["y_train"] == k].mean(0) for k in range(10)])
-    predicted = ((colour_test[:, None] - centroids) ** 2).sum(-1).argmin(1)
-    assert (predicted == d["y_test"]).mean() < 0.17  # chance is 0.10
+@pytest.mark.cifar
+def test_embedded_statistics_match_the_real_subset(cifar_dir, embedded_stats):
+    X_real = np.concatenate([load_CIFAR_batch(cifar_dir / f"data_batch_{i}")[0] for i in (1, 2)])
+    real = image_stats(X_real.transpose(0, 3, 1, 2))
+    np.testing.assert_allclose(embedded_stats.channel_mean, real.channel_mean, atol=6)
+    np.testing.assert_allclose(embedded_stats.channel_std / real.channel_std, 1.0, atol=0.15)
+    assert 0.5 * np.abs(embedded_stats.histogram - real.histogram).sum() < 0.1  # total variation
+    np.testing.assert_allclose(embedded_stats.correlation, real.correlation, atol=0.06)
+    assert abs(embedded_stats.spectrum_slope - real.spectrum_slope) < 0.4
 
 
-def test_linear_model_on_pixels_is_clearly_worse_than_conv_features(embedded_sample):
-    d = embedded_sample
-    pixels = ridge_accuracy(d["X_train"].reshape(1000, -1), d["y_train"],
-                            d["X_test"].reshape(500, -1), d["y_test"], lam=1.0)
-    conv = ridge_accuracy(conv_features(d["X_train"]), d["y_train"],
-                          conv_features(d["X_test"]), d["y_test"], lam=1e-2)
-    assert pixels < 0.3 < 0.5 < conv, (pixels, conv)
+@pytest.mark.cifar
+def test_first_layer_and_score_magnitudes_match_the_real_subset(cifar_dir):
+    """The reference net at the seed's initialisation sees inputs of the same size on both sets."""
+    from intro2ai.classifiers.cnn import ThreeLayerConvNet
+
+    magnitudes = []
+    for source in ("embedded", str(cifar_dir)):
+        X = get_CIFAR10_data(400, 1000, 0, source=source)["X_train"]
+        np.random.seed(231)
+        model = ThreeLayerConvNet(weight_scale=1e-3, hidden_dim=500, reg=1e-3)
+        conv = np.tensordot(X[:, :, :7, :7], model.params["W1"], axes=([1, 2, 3], [1, 2, 3]))
+        magnitudes.append((conv.std(), model.loss(X).std()))
+    (conv_e, score_e), (conv_r, score_r) = magnitudes
+    assert 0.75 < conv_e / conv_r < 1.33 and 0.6 < score_e / score_r < 1.66, magnitudes
 
 
 # --------------------------------------------------------------------------- real data, photos

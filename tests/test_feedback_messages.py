@@ -47,3 +47,41 @@ def test_stub_and_unknown_errors():
     assert "index ran past an array edge" in explain_error(
         {"type": "IndexError", "message": "index 5 is out of bounds for axis 2 with size 5"})  # fmt: skip
     assert explain_error(None) == "the code failed without an error message"
+
+
+def test_a_name_no_collected_file_defines_is_explained():
+    line = explain_error({"type": "NameError", "message": "name 'conv_bn_forward' is not defined"}, ["layers.py", "cnn.py"])
+    assert line.startswith("NameError: name 'conv_bn_forward' is not defined — 'conv_bn_forward' is defined neither")
+    assert "only the declared files (layers.py, cnn.py) are collected from your zip" in line
+    imported = explain_error({"type": "ImportError", "message": "cannot import name 'helper' from 'intro2ai.layers'"})
+    assert "'helper' is not in intro2ai.layers" in imported and "only the declared files are collected" in imported
+    missing = explain_error({"type": "ModuleNotFoundError", "message": "No module named 'intro2ai.my_utils'"})
+    assert "module 'intro2ai.my_utils' is neither one of your submitted files" in missing
+
+
+CS231N_HEADER = "import numpy as np\n\nfrom ..layer_utils import *\nfrom ..layers import *\n"
+NON_TRAINING = ("overfit", "train")
+
+
+def test_cs231n_style_cnn_that_only_imports_layer_utils_scores(tmp_path):
+    """cs231n's cnn.py has `from ..layer_utils import *` and uses np and every layer through it."""
+    hw5 = load_assignment("hw5_cnn")
+    cnn = source(hw5.reference_dir, "intro2ai/classifiers/cnn.py")
+    assert cnn.count(CS231N_HEADER) == 1
+    files = reference_files(hw5, cnn=cnn.replace(CS231N_HEADER, "from ..layer_utils import *\n"))
+    zip_path = make_zip(tmp_path / "submit.zip", files)
+    result = grade_zip(zip_path, hw5, GradeOptions(seed=3, only=("Q5",), skip_groups=NON_TRAINING, run_notebook=False))
+    question = result["questions"][0]
+    assert question["status"] == "passed", question["message"]
+
+
+def test_a_helper_module_that_was_not_collected_is_named(tmp_path):
+    hw5 = load_assignment("hw5_cnn")
+    cnn = source(hw5.reference_dir, "intro2ai/classifiers/cnn.py")
+    files = reference_files(hw5, cnn=cnn.replace(CS231N_HEADER, CS231N_HEADER + "from ..my_helpers import fused_layer\n"))
+    zip_path = make_zip(tmp_path / "submit.zip", files)
+    result = grade_zip(zip_path, hw5, GradeOptions(seed=3, only=("Q5",), skip_groups=NON_TRAINING, run_notebook=False))
+    question = result["questions"][0]
+    assert question["score"] == 0
+    assert "module 'intro2ai.my_helpers' is neither one of your submitted files nor part of the given package" in question["message"]
+    assert "only the declared files (layers.py, cnn.py) are collected" in question["message"]

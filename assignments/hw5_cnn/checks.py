@@ -14,7 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder.judge import Invalid, Verdict, judge_rel_error, rel_error, validate
+from autograder.judge import (
+    Invalid,
+    Verdict,
+    accepts_nonfinite,
+    judge_rel_error,
+    rel_error,
+    validate,
+)
 
 REFERENCE = Path(__file__).resolve().parents[2] / "reference"
 if str(REFERENCE) not in sys.path:
@@ -315,21 +322,72 @@ def _curves(outputs) -> dict:
     return {k: [float(v) for v in outputs[k][:2000]] for k in ("loss_history", "train_acc_history") if k in outputs}
 
 
+def training_diagnosis(losses: np.ndarray, accuracies: np.ndarray, num_classes: int) -> str:
+    """Why a training run failed, read from the loss and accuracy histories the sandbox returned.
+
+    One line with the likely cause, or "" when the histories look like learning. Checked in
+    order of certainty: a NaN/inf loss (the exact iteration is known), a loss that grew, a loss
+    that never left log(C) (the loss of uniform scores, where a net starts), and a training
+    accuracy that never left chance (the loss may move while the predictions ignore the image).
+    """
+    losses = np.asarray(losses, dtype=np.float64)
+    if losses.size == 0:
+        return ""
+    bad = np.flatnonzero(~np.isfinite(losses))
+    if bad.size:
+        i = int(bad[0])
+        kind = "NaN" if np.isnan(losses[i]) else "inf"
+        return (f"the loss became {kind} at iteration {i + 1} of {losses.size}: np.exp overflowed or a "
+                f"probability reached 0 in softmax_loss; subtract each row's maximum score before np.exp "
+                f"(the max-subtraction trick)")  # fmt: skip
+    chance_loss, tail = float(np.log(num_classes)), max(1, losses.size // 10)
+    start, end = float(np.mean(losses[:tail])), float(np.mean(losses[-tail:]))
+    if end > max(start, chance_loss) + 1.0:
+        return (f"the loss grew from {start:.2f} to {end:.2f} in {losses.size} iterations: the updates "
+                f"go uphill; check the signs of the gradients in loss() and softmax_loss (dscores = "
+                f"probabilities - one-hot labels, the reg gradient + reg * W)")  # fmt: skip
+    if np.max(np.abs(losses - chance_loss)) < 0.05:
+        return (f"the loss stayed at log({num_classes}) = {chance_loss:.2f} for all {losses.size} "
+                f"iterations: the weights never learned; check that loss() returns nonzero gradients "
+                f"for every parameter (a ReLU or pooling backward that zeroes them, or grads not stored)")  # fmt: skip
+    accuracies = np.asarray(accuracies, dtype=np.float64)
+    if accuracies.size and np.nanmax(accuracies) < 1.5 / num_classes:
+        return (f"the training accuracy stayed at chance ({1 / num_classes:.2f}) while the loss went from "
+                f"{start:.2f} to {end:.2f}: the predictions do not depend on the image; check the forward "
+                f"pass in loss() (every layer's input is the previous layer's output)")  # fmt: skip
+    return ""
+
+
+def _training_verdict(outputs, expected, accuracy: float, target: float, shortfall: str, extras: dict) -> Verdict:
+    """Pass/fail on the accuracy; a failure leads with the diagnosis, which extras also carry."""
+    losses = outputs["loss_history"]
+    broken = [name for name in expected if not np.all(np.isfinite(outputs[name]))]
+    if broken and np.all(np.isfinite(losses)):
+        diagnosis = f"the trained {', '.join(broken)} hold NaN or inf values though the loss stayed finite"
+    else:
+        diagnosis = training_diagnosis(losses, outputs.get("train_acc_history", ()), expected["b3"].size)
+    passed = accuracy >= target
+    message = "" if passed else (f"{diagnosis} ({shortfall})" if diagnosis else shortfall)
+    extras = {**extras, **_curves(outputs), **({"diagnosis": diagnosis} if diagnosis else {})}
+    return Verdict(passed, "train_accuracy", accuracy, target, message, extras)
+
+
 def _targets(context):
     return context.assignment.data_targets[describe_data(context)]
 
 
+@accepts_nonfinite
 def overfit(outputs, expected, case, context):
     """Seed cells 13-14: the trained net must (over)fit its 100 training images."""
     data = _data(context.data_source, OVERFIT_POOL)
     n = case.params["num_train"]
     target = _targets(context).overfit_accuracy
     accuracy = _accuracy(outputs, expected, data["X_train"][:n], data["y_train"][:n])
-    passed = accuracy >= target
-    message = "" if passed else f"training accuracy on the {n} examples is {accuracy:.2f} (< {target:.2f}): the net does not overfit"
-    return Verdict(passed, "train_accuracy", accuracy, target, message, _curves(outputs))
+    shortfall = f"training accuracy on the {n} examples is {accuracy:.2f} (< {target:.2f}): the net does not overfit"
+    return _training_verdict(outputs, expected, accuracy, target, shortfall, {})
 
 
+@accepts_nonfinite
 def train_accuracy(outputs, expected, case, context):
     """Seed cell 17: accuracy on a fixed training sample (the target) and on held-out images."""
     data = _data(context.data_source)
@@ -337,7 +395,5 @@ def train_accuracy(outputs, expected, case, context):
     sample = np.random.default_rng(0).choice(len(data["X_train"]), case.params["eval_samples"], replace=False)
     train_acc = _accuracy(outputs, expected, data["X_train"][sample], data["y_train"][sample])
     held_out = _accuracy(outputs, expected, data["X_val"], data["y_val"])
-    extras = {**_curves(outputs), "held_out_accuracy": held_out}
-    passed = train_acc >= target
-    message = "" if passed else f"training accuracy {train_acc:.3f} is below the target {target:.2f}"
-    return Verdict(passed, "train_accuracy", train_acc, target, message, extras)
+    shortfall = f"training accuracy {train_acc:.3f} is below the target {target:.2f}"
+    return _training_verdict(outputs, expected, train_acc, target, shortfall, {"held_out_accuracy": held_out})

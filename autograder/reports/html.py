@@ -6,7 +6,8 @@ behind autoescaping. Every string from a result document is student-influenced a
 ever rendered as escaped text. Hidden cases show their metric and threshold, and their
 parameters and the result's seed only when the assignment's `[visibility]` allows it now
 (`Shown`); likewise the questions' printed output. No expected value is ever in a result
-document, and case `extras` are shown only as curves and, for public cases, as plain numbers.
+document, and case `extras` are shown only as curves (with the judge's one-line `diagnosis` of
+them under the first) and, for public cases, as plain numbers.
 """
 
 from __future__ import annotations
@@ -123,7 +124,8 @@ def _case_view(case: dict, shown: Shown) -> dict:
             "params": (json.dumps(case.get("params") or {}, sort_keys=True, default=str)
                        if shown.hidden_inputs or not hidden else WITHHELD),
             "message": str(case.get("message") or ""), "numbers": numbers,
-            "curves": [c for k, label in CURVE_KEYS.items() if (c := curve(label, extras.get(k)))]}
+            "curves": [c for k, label in CURVE_KEYS.items() if (c := curve(label, extras.get(k)))],
+            "diagnosis": extras["diagnosis"] if isinstance(extras.get("diagnosis"), str) else ""}
 
 
 def _question_view(q: dict, shown: Shown) -> dict:

@@ -33,6 +33,7 @@ def render_result(result: dict[str, Any], colour: bool | None = None, shown: Sho
         if n and colour is not False:
             cells[2] = click.style(cells[2], fg=STATUS_COLOURS.get(row[2].strip(), "red"))
         lines.append("  ".join(cells).rstrip())
+    lines += _diagnoses(result["questions"])
     lines.append(f"total {_num(result['score'])}/{_num(result['max_score'])}   seed {seed}   "
                  f"data {result['data']}   sandbox {result['sandbox']['kind']}   {result['duration_s']:.1f} s")  # fmt: skip
     if result["sandbox"].get("warning"):
@@ -47,6 +48,12 @@ def render_result(result: dict[str, Any], colour: bool | None = None, shown: Sho
         lines.append("separate items: " + ", ".join(
             f"{m['title']} {'(TA)' if m['score'] is None else _num(m['score'])}/{_num(m['max_score'])}" for m in manual))  # fmt: skip
     return "\n".join(lines)
+
+
+def _diagnoses(questions: list[dict[str, Any]]) -> list[str]:
+    """Failing cases whose judge explained why (a training run whose loss broke), one full line each."""
+    return [f"  {q['id']} {c['name']}: {c['extras']['diagnosis']}" for q in questions for c in q["cases"]
+            if not c["passed"] and isinstance((c.get("extras") or {}).get("diagnosis"), str)]  # fmt: skip
 
 
 def _notebook_line(notebook: dict[str, Any]) -> str:

@@ -1,12 +1,9 @@
 """Sandwich layers (affine-relu, conv-relu, conv-relu-pool) on the fast layers: given code for HW5."""
 
-from .fast_layers import (
-    conv_backward_fast,
-    conv_forward_fast,
-    conv_pool_backward_fast,
-    conv_pool_forward_fast,
-)
-from .layers import affine_backward, affine_forward, relu_backward, relu_forward
+# cs231n's module contract: `from .layer_utils import *` also gives every layer, every fast
+# layer and np (layers.py imports numpy as np), which cs231n-written classifiers rely on.
+from .fast_layers import *
+from .layers import *
 
 
 def affine_relu_forward(x, w, b):
