@@ -13,7 +13,7 @@ from grading_helpers import make_zip
 from results_factory import make_result
 from training_networks import UNSTABLE_SOFTMAX, network_files
 
-from autograder.assignment import load_assignment
+from autograder.assignment import Shown, load_assignment
 from autograder.grade import (
     GradeOptions,
     GradingContext,
@@ -100,7 +100,7 @@ def test_overflowing_scores_end_to_end(tmp_path, hw5):
     assert re.match(r"the loss became (NaN|inf) at iteration \d+ of 30: ", case["message"]), case["message"]
     assert case["extras"]["diagnosis"] in case["message"] and "max-subtraction" in case["message"]
     assert "max-subtraction trick" in render_result(result, colour=False)
-    assert "max-subtraction trick" in render_feedback(result)
+    assert "max-subtraction trick" in render_feedback(result, Shown(hidden_inputs=False, stdout=False))
 
 
 def test_terminal_and_page_show_a_failed_case_diagnosis_in_full():
@@ -109,7 +109,7 @@ def test_terminal_and_page_show_a_failed_case_diagnosis_in_full():
     line = "the loss stayed at log(10) = 2.30 for all 60 iterations: the weights never learned; check the gradients"
     case["extras"]["diagnosis"] = line
     assert f"Q5 {case['name']}: {line}" in render_result(doc, colour=False)
-    html = render_feedback(doc)
+    html = render_feedback(doc, Shown(hidden_inputs=False, stdout=False))
     assert f'<span class="diagnosis">{line}</span>' in html and html.index("<polyline") < html.index(line)
 
 
