@@ -6,7 +6,7 @@ passed, partial, failed, error, timeout, memory, not_implemented, ungradable.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from autograder.assignment import Assignment, Case, Question
@@ -14,6 +14,21 @@ from autograder.judge import finite_or_none
 
 SCHEMA_VERSION = 1
 SEVERITY = ("not_implemented", "timeout", "memory", "error", "failed")
+
+
+@dataclass(frozen=True)
+class CaseTiming:
+    """What a case's run used and was allowed, measured outside the sandbox (seconds).
+
+    `cpu_limit_s` is None when only the wall clock limited the case (fixed limits without a CPU
+    figure); `reference_cpu_s` is the reference's cost for the case's group on this machine.
+    """
+
+    cpu_s: float | None
+    wall_s: float | None
+    cpu_limit_s: float | None
+    wall_limit_s: float
+    reference_cpu_s: float | None = None
 
 
 @dataclass
@@ -26,6 +41,7 @@ class CaseResult:
     threshold: float | None = None
     message: str = ""
     extras: dict[str, Any] = field(default_factory=dict)
+    timing: CaseTiming | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -41,6 +57,7 @@ class CaseResult:
             "params": self.case.params,
             "message": self.message,
             "extras": self.extras,
+            "time": asdict(self.timing) if self.timing else None,
         }
 
 
