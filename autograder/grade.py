@@ -217,10 +217,7 @@ def _grade_group(
     if options.progress:
         options.progress(workdir.name)
     assignment, checks = context.assignment, context.assignment.checks()
-    prepared = {c.name: prepare_case(c, qindex, n, context, checks) for n, c in enumerate(cases)}
-    limits = assignment.limits.with_overrides(**cases[0].limits)
-    if options.max_blas_threads:
-        limits = limits.with_overrides(blas_threads=min(limits.blas_threads, options.max_blas_threads))
+    prepared, limits = _group_setup(cases, qindex, context, options)
     reference = timekeeper.reference_cpu(assignment.questions[qindex].id, cases, prepared, limits, context,
                                          workdir / "reference") if timekeeper else None  # fmt: skip
     budgets = {c.name: case_budget(c, limits, assignment, reference) for c in cases}
@@ -230,6 +227,57 @@ def _grade_group(
                for c in cases]  # fmt: skip
     results, retried = _second_chances(cases, results, run, context, checks, workdir / "second-chance")
     return results, stdout + retried, time.monotonic() - started
+
+
+def _group_setup(cases: list[Case], qindex: int, context: GradingContext, options: GradeOptions) -> tuple[dict, Limits]:
+    """The group's probe inputs and reference outputs, and its limits (BLAS threads capped as asked)."""
+    checks = context.assignment.checks()
+    prepared = {c.name: prepare_case(c, qindex, n, context, checks) for n, c in enumerate(cases)}
+    limits = context.assignment.limits.with_overrides(**cases[0].limits)
+    if options.max_blas_threads:
+        limits = limits.with_overrides(blas_threads=min(limits.blas_threads, options.max_blas_threads))
+    return prepared, limits
+
+
+@dataclass(frozen=True)
+class ReferenceCost:
+    """One group's measured reference CPU time and the limits derived from it (`grade calibrate-limits`)."""
+
+    question: str
+    group: str
+    blas_threads: int
+    reference_cpu_s: float | None
+    limit: TimeLimit
+
+
+def calibrate_limits(assignment: Assignment, options: GradeOptions, force: bool = False) -> list[ReferenceCost]:
+    """Measures the reference's CPU time for every (question, group) not yet cached here; `force` measures all again."""
+    if assignment.time_policy is None:
+        return []
+    seed = options.seed if options.seed is not None else 0
+    context = GradingContext(assignment, seed, options.data)
+    owns_workdir = options.workdir is None
+    workdir = Path(tempfile.mkdtemp(prefix="calibrate-")) if owns_workdir else options.workdir
+    try:
+        timekeeper = Timekeeper.for_run(assignment, options.cache_dir, workdir)
+        if force:
+            timekeeper.costs.forget()
+        rows = []
+        for index, question in enumerate(assignment.questions):
+            cases = [c for c in expand_cases(question, index, context) if c.group not in options.skip_groups]
+            for group in dict.fromkeys(c.group for c in cases):
+                members = [c for c in cases if c.group == group]
+                if options.progress:
+                    options.progress(f"{question.id}-{group}")
+                prepared, limits = _group_setup(members, index, context, options)
+                cost = timekeeper.reference_cpu(question.id, members, prepared, limits, context,
+                                                workdir / f"{question.id}-{group}")  # fmt: skip
+                budget = case_budget(members[0], limits, assignment, cost)
+                rows.append(ReferenceCost(question.id, group, limits.blas_threads, cost, budget.limit))
+        return rows
+    finally:
+        if owns_workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 @dataclass(frozen=True)
