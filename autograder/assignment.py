@@ -64,14 +64,17 @@ class TimePolicy:
     """How a case's time limits follow from the reference's CPU cost on this machine (`[time_limits]`).
 
     CPU limit = max(floor_s, multiple x reference CPU s); wall-clock safety net = wall_multiple x
-    CPU limit + wall_slack_s. A case's `timeout_hint` ("use the fast layers") is shown only when
-    the case used at least hint_multiple x the reference's CPU time.
+    CPU limit + wall_slack_s, for a case that waits instead of computing; a case still computing
+    is stopped by the wall clock only at busy_wall_multiple x that net (a machine too busy to
+    grade: a grader fault, never "too slow"). A case's `timeout_hint` ("use the fast layers") is
+    shown only when the case used at least hint_multiple x the reference's CPU time.
     """
 
     multiple: float = 3.0
     floor_s: float = 2.0
     wall_multiple: float = 3.0
     wall_slack_s: float = 10.0
+    busy_wall_multiple: float = 5.0
     hint_multiple: float = 3.0
 
     def with_overrides(self, **overrides: Any) -> TimePolicy:

@@ -36,7 +36,14 @@ from autograder.notebook_run import grade_notebook, notebook_settings, record_no
 from autograder.sandbox.cgroup import cgroup_version
 from autograder.sandbox.command import isolation_for, sandbox_uid
 from autograder.sandbox.slots import sandbox_slot
-from autograder.sandbox.supervisor import CaseRecord, SandboxCase, TimeLimit, fixed_time, run_cases
+from autograder.sandbox.supervisor import (
+    IDLE_SHARE,
+    CaseRecord,
+    SandboxCase,
+    TimeLimit,
+    fixed_time,
+    run_cases,
+)
 from autograder.scoring import (
     CaseResult,
     CaseTiming,
@@ -48,7 +55,6 @@ from autograder.scoring import (
 from autograder.time_limits import CALIBRATION_LIMIT, ReferenceCosts, derive, group_key
 
 MAX_RUNS_PER_GROUP = 3
-IDLE_SHARE = 0.05  # below this CPU share of the wall clock a case was waiting (sleep, a lock), not computing
 UNFINISHED_MESSAGES = {
     "timeout": "did not finish within the time limit ({limit:g} s); the run was killed",
     "memory": "ran out of memory (limit {memory} MiB)",
@@ -58,8 +64,8 @@ UNFINISHED_MESSAGES = {
 CPU_MESSAGE = "used more than its CPU time limit ({limit:g} s of CPU{reference}); the run was killed"
 IDLE_MESSAGE = ("did not finish within the wall-clock time limit ({wall:g} s) and used only {cpu:.2f} s of CPU: "
                 "it was waiting (sleep, input(), a lock, a child process), not computing")  # fmt: skip
-BUSY_MESSAGE = ("the grading machine was too busy to finish this case ({cpu:.1f} s of CPU in {wall:.0f} s; its "
-                "limit is {limit:g} s of CPU): a grader problem, not your code; ask for a regrade")  # fmt: skip
+BUSY_MESSAGE = ("the grading machine was too busy to finish this case ({cpu:.1f} s of CPU in {wall:.0f} s of wall "
+                "time; its limit is {limit:g} s of CPU): a grader problem, not your code; ask for a regrade")  # fmt: skip
 
 
 @dataclass
@@ -264,6 +270,8 @@ def calibrate_limits(assignment: Assignment, options: GradeOptions, force: bool 
             timekeeper.costs.forget()
         rows = []
         for index, question in enumerate(assignment.questions):
+            if options.only and question.id not in options.only:
+                continue
             cases = [c for c in expand_cases(question, index, context) if c.group not in options.skip_groups]
             for group in dict.fromkeys(c.group for c in cases):
                 members = [c for c in cases if c.group == group]
@@ -429,7 +437,7 @@ def case_verdict(case: Case, record: CaseRecord | None, prepared: tuple[dict, di
     budget = budget or CaseBudget(fixed_time(limits))
     limit = budget.limit
     timing = CaseTiming(record.cpu_s, record.wall_s, limit.cpu_s if math.isfinite(limit.cpu_s) else None,
-                        limit.wall_s, budget.reference_cpu_s)  # fmt: skip
+                        limit.wall_s, limit.busy_wall_s, budget.reference_cpu_s)  # fmt: skip
     if record.status in UNFINISHED_MESSAGES:
         status, message = _unfinished(case, record, limits, budget)
         return CaseResult(case, False, status, message=message, timing=timing)

@@ -21,13 +21,16 @@ class CaseTiming:
     """What a case's run used and was allowed, measured outside the sandbox (seconds).
 
     `cpu_limit_s` is None when only the wall clock limited the case (fixed limits without a CPU
-    figure); `reference_cpu_s` is the reference's cost for the case's group on this machine.
+    figure); `wall_limit_s` stops a case that waits, `busy_wall_limit_s` (when set) one that
+    still computes on an overloaded machine; `reference_cpu_s` is the reference's cost for the
+    case's group on this machine.
     """
 
     cpu_s: float | None
     wall_s: float | None
     cpu_limit_s: float | None
     wall_limit_s: float
+    busy_wall_limit_s: float | None = None
     reference_cpu_s: float | None = None
 
 

@@ -20,7 +20,6 @@ import hashlib
 import json
 import os
 import platform
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,11 +29,11 @@ import numpy as np
 import platformdirs
 
 from autograder.assignment import Assignment, TimePolicy
-from autograder.sandbox.supervisor import TimeLimit
+from autograder.sandbox.supervisor import RUNNER_FILES, TimeLimit
 
 CACHE_ENV = "AUTOGRADER_CACHE_DIR"
 CALIBRATION_LIMIT = TimeLimit(cpu_s=3600.0, wall_s=7200.0)  # the reference is measured, never stopped
-CODE_SUFFIXES = (".py", ".pyx", ".toml")
+CODE_SUFFIXES = (".py", ".pyx")
 
 
 def cache_dir() -> Path:
@@ -71,13 +70,19 @@ def _blas() -> str:
 
 
 def code_digest(assignment: Assignment) -> str:
-    """sha256 of everything that runs or shapes a case: reference, given code, driver, checks, declaration."""
+    """sha256 of the code a measured case runs: reference and given code, driver and checks, the runner.
+
+    The cases themselves (parameters, input shapes, BLAS threads, data) are in each group's key,
+    so editing a multiple in the declaration keeps the measurements; editing a case does not.
+    """
     digest = hashlib.sha256()
-    roots = (assignment.reference_dir / assignment.package, assignment.template_dir / assignment.package,
-             assignment.root, Path(__file__).parent / "sandbox")  # fmt: skip
-    for root in roots:
-        for path in sorted(p for p in root.rglob("*") if p.suffix in CODE_SUFFIXES and "__pycache__" not in p.parts):
-            digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    sandbox = Path(__file__).parent / "sandbox"
+    files = [(assignment.root, assignment.root / name) for name in ("driver.py", "checks.py")]
+    files += [(sandbox, sandbox / name) for name in RUNNER_FILES]
+    for root in (assignment.reference_dir / assignment.package, assignment.template_dir / assignment.package):
+        files += [(root, p) for p in sorted(root.rglob("*")) if p.suffix in CODE_SUFFIXES and "__pycache__" not in p.parts]
+    for root, path in files:
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
@@ -90,7 +95,8 @@ def group_key(question: str, group: str, blas_threads: int, data: str | None, sh
 def derive(policy: TimePolicy, reference_cpu_s: float) -> TimeLimit:
     """The named numbers of the policy applied to one measured reference cost."""
     cpu = max(policy.floor_s, policy.multiple * reference_cpu_s)
-    return TimeLimit(round(cpu, 3), round(policy.wall_multiple * cpu + policy.wall_slack_s, 3))
+    wall = policy.wall_multiple * cpu + policy.wall_slack_s
+    return TimeLimit(round(cpu, 3), round(wall, 3), round(policy.busy_wall_multiple * wall, 3))
 
 
 @dataclass
@@ -150,8 +156,7 @@ class ReferenceCosts:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
     def _write(self) -> None:
-        document = {"identity": self.identity, "code_sha256": self.code, "costs": dict(sorted(self.costs.items())),
-                    "python": sys.version.split()[0]}  # fmt: skip
+        document = {"identity": self.identity, "code_sha256": self.code, "costs": dict(sorted(self.costs.items()))}
         partial = self.path.with_suffix(".part")
         partial.write_text(json.dumps(document, indent=1), encoding="utf-8")
         os.replace(partial, self.path)

@@ -7,13 +7,19 @@ with process_time inside the sandbox), never wall-clock timings.
 from __future__ import annotations
 
 import dataclasses
+import os
+import subprocess
+import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import pytest
-from grading_helpers import make_zip, reference_files, replace_function, source
+from grading_helpers import make_zip, reference_files, replace_function, small_training, source
 
 from autograder.assignment import TimePolicy, load_assignment
 from autograder.grade import GradeOptions, calibrate_limits, grade_zip
+from autograder.sandbox.supervisor import TimeLimit
 from autograder.time_limits import ReferenceCosts, derive, group_key
 
 LAYERS = "intro2ai/layers.py"
@@ -41,9 +47,9 @@ def with_layer(hw5, name, new_def, **more):
 
 
 def test_limits_are_named_multiples_of_the_reference_cost():
-    policy = TimePolicy(multiple=3.0, floor_s=2.0, wall_multiple=3.0, wall_slack_s=10.0)
+    policy = TimePolicy(multiple=3.0, floor_s=2.0, wall_multiple=3.0, wall_slack_s=10.0, busy_wall_multiple=5.0)
     assert derive(policy, 0.01).cpu_s == 2.0  # the floor
-    assert derive(policy, 5.0).cpu_s == 15.0 and derive(policy, 5.0).wall_s == 55.0
+    assert derive(policy, 5.0) == TimeLimit(cpu_s=15.0, wall_s=55.0, busy_wall_s=275.0)
 
 
 def test_reference_cost_is_measured_once_per_machine_and_code(hw5, tmp_path, monkeypatch):
@@ -204,3 +210,42 @@ def test_second_chance_on_the_students_own_cache_names_the_other_function(hw5, t
     assert failed and 2 in by_channels, "the seed's public case has 2 channels"
     for case in failed:
         assert "raised in max_pool_forward_naive, which this case calls to build its cache" in case["message"]
+
+
+# ---------------------------------------------------------------- the way it failed: graders side by side
+
+
+@contextmanager
+def cpu_burners(count: int):
+    """Keeps `count` cores busy with spinning processes this test starts and stops."""
+    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+    try:
+        yield
+    finally:
+        for burner in burners:
+            burner.kill()
+            burner.wait()
+
+
+@pytest.mark.timeout(900)  # minutes when five other suites share the two cores, as here
+def test_two_concurrent_grades_on_busy_cores_keep_their_training_points(hw5, tmp_path):
+    """Two submissions graded at once while every core spins: CPU-time limits keep both training targets.
+
+    The training case runs on 1,500 images (a declared size) with the floor lowered, so that the
+    limit is the multiple of the reference's CPU time measured here, as at full size. The
+    full-size run (two `grade` processes on the reference zip) is benchmarks/bench_concurrent_load.py.
+    """
+    small = small_training(hw5, num_train=1500, target=0.11)
+    training = GradeOptions(only=("Q5",), skip_groups=("Q5", "gradcheck"))  # the overfit and train groups
+    rows = calibrate_limits(small, training)  # measured before the load, as on a grader's first run
+    assert {r.group for r in rows} == {"overfit", "train"} and all(r.reference_cpu_s for r in rows)
+    zips = [make_zip(tmp_path / f"student{n}.zip", reference_files(hw5)) for n in (1, 2)]
+    options = [dataclasses.replace(training, seed=n, workdir=tmp_path / f"work{n}") for n in (1, 2)]
+    with cpu_burners(os.cpu_count() or 2), ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(lambda z, o: grade_zip(z, small, o), zips, options))
+    for result in results:
+        cases = result["questions"][0]["cases"]
+        assert {c["params"].get("num_train") for c in cases} == {100, 1500}  # overfit and the training target
+        for case in cases:
+            assert case["passed"], (case["name"], case["status"], case["message"], case["time"])
+            assert case["time"]["reference_cpu_s"] is not None and case["time"]["cpu_s"] <= case["time"]["cpu_limit_s"]

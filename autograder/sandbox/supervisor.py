@@ -46,12 +46,22 @@ STARTUP_CPU_S = 5.0  # the interpreter, numpy and the runner before the first ca
 MiB = 1024 * 1024
 
 
+IDLE_SHARE = 0.05  # below this CPU share of its wall time a case is waiting (sleep, a lock), not computing
+
+
 @dataclass(frozen=True)
 class TimeLimit:
-    """One case's time limits: CPU seconds (the limit proper) and the wall-clock safety net."""
+    """One case's time limits: CPU seconds (the limit proper) and the wall-clock safety net.
+
+    With `busy_wall_s` the wall net stops only a case that is waiting (CPU share of its wall time
+    under IDLE_SHARE); one still computing on a busy machine runs on to its CPU limit, or to
+    `busy_wall_s` (the machine is then too busy to grade at all). Without it (fixed limits) the
+    wall clock stops the case at `wall_s`, whatever it does.
+    """
 
     cpu_s: float
     wall_s: float
+    busy_wall_s: float | None = None
 
 
 def fixed_time(limits: Limits) -> TimeLimit:
@@ -104,7 +114,8 @@ def run_cases(
     _write_task(task_dir, cases, driver, package_name)
     budgets = {c.name: c.time or fixed_time(limits) for c in cases}
     backstop = sum(b.cpu_s if math.isfinite(b.cpu_s) else b.wall_s * max(1, limits.blas_threads) for b in budgets.values())
-    run_limits = limits.with_overrides(cpu_s=backstop + STARTUP_CPU_S, timeout_s=sum(b.wall_s for b in budgets.values()))
+    run_limits = limits.with_overrides(cpu_s=backstop + STARTUP_CPU_S,
+                                       timeout_s=sum(b.busy_wall_s or b.wall_s for b in budgets.values()))  # fmt: skip
     clock = CaseClock(budgets, first=budgets[cases[0].name])
     run = run_task(task_dir, "runner.py", package_dir, package_name, run_limits, workdir, isolation, clock)
     outcome = RunOutcome({}, run.ended, run.returncode, run.stdout, run.stderr, run.seconds)
@@ -203,12 +214,13 @@ class CaseClock:
         cpu, wall = self.used()
         if cpu > self.limit.cpu_s:
             return "cpu"
-        if wall > self.limit.wall_s:
+        busy = self.limit.busy_wall_s
+        if wall > self.limit.wall_s and (busy is None or cpu < IDLE_SHARE * wall or wall > busy):
             return "wall"
         return None
 
     def wait_s(self) -> float:
-        return max(0.0, min(POLL_S, self.limit.wall_s - self.used()[1]))
+        return max(0.0, min(POLL_S, (self.limit.busy_wall_s or self.limit.wall_s) - self.used()[1]))
 
     def fill(self, records: dict[str, CaseRecord], ended: str) -> None:
         """Puts the measured figures on the records; the case that was running when the run ended gets its end."""
