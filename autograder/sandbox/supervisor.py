@@ -169,9 +169,10 @@ def _tree_cpu(pid: int) -> float:
 class CaseClock:
     """Which case is running (the runner's start/result frames) and its CPU and wall use against its limits.
 
-    Before the first start frame the run is charged to the first case's limits. A start frame
-    for an unknown or already started case (a forgery) changes nothing, so the run as a whole
-    can never use more than the sum of its cases' limits.
+    A case is charged from the previous case's result frame (the first one from the run's start,
+    interpreter included), so what the parent reads late under load still lands on some case and
+    the cases' figures add up to the run's. A start frame for an unknown or already started case
+    (a forgery) changes nothing, so the run can never use more than the sum of its cases' limits.
     """
 
     def __init__(self, budgets: dict[str, TimeLimit], first: TimeLimit) -> None:
@@ -200,10 +201,10 @@ class CaseClock:
             if event == "start" and name in self.budgets and name not in self._started:
                 self._started.add(name)
                 self.current, self.limit = name, self.budgets[name]
-                self._since = (self.meter.seconds() if self.meter else 0.0, time.monotonic())
             elif event == "result" and name == self.current:
                 self.usage[name] = self.used()
                 self.current = None
+                self._since = (self.meter.seconds() if self.meter else 0.0, time.monotonic())
 
     def used(self) -> tuple[float, float]:
         cpu = self.meter.seconds() if self.meter else 0.0
