@@ -119,7 +119,7 @@ def run_cases(
     clock = CaseClock(budgets, first=budgets[cases[0].name])
     run = run_task(task_dir, "runner.py", package_dir, package_name, run_limits, workdir, isolation, clock)
     outcome = RunOutcome({}, run.ended, run.returncode, run.stdout, run.stderr, run.seconds)
-    _parse_records(run.result, outcome, max_frames=2 * len(cases) + 1)
+    _parse_records(run.result, outcome, max_frames=clock.max_frames)
     clock.fill(outcome.records, run.ended)
     shutil.rmtree(task_dir, ignore_errors=True)
     return outcome
@@ -184,6 +184,8 @@ class CaseClock:
         self._since = (0.0, time.monotonic())
         self._started: set[str] = set()
         self._offset = 0
+        self._frames = 0
+        self.max_frames = 2 * len(budgets) + 1  # a start and a result per case, and "done": more are forged
         self.final = (0.0, 0.0)
 
     def begin(self, meter: CpuMeter) -> None:
@@ -191,12 +193,12 @@ class CaseClock:
         self._since = (0.0, time.monotonic())
 
     def scan(self, result: bytearray) -> None:
-        """Reads the frames that arrived since the last call (headers only matter here)."""
-        while self._offset < len(result):
+        """Reads the frames that arrived since the last call, at most the runner's own count of them."""
+        while self._offset < len(result) and self._frames < self.max_frames:
             frame, end, _ = protocol.next_frame(result, self._offset)
             if frame is None:
                 return
-            self._offset = end
+            self._offset, self._frames = end, self._frames + 1
             name, event = str(frame.header.get("case", "")), frame.header.get("event")
             if event == "start" and name in self.budgets and name not in self._started:
                 self._started.add(name)
@@ -221,7 +223,8 @@ class CaseClock:
         return None
 
     def wait_s(self) -> float:
-        return max(0.0, min(POLL_S, (self.limit.busy_wall_s or self.limit.wall_s) - self.used()[1]))
+        wall = time.monotonic() - self._since[1]
+        return max(0.0, min(POLL_S, (self.limit.busy_wall_s or self.limit.wall_s) - wall))
 
     def fill(self, records: dict[str, CaseRecord], ended: str) -> None:
         """Puts the measured figures on the records; the case that was running when the run ended gets its end."""
@@ -339,14 +342,16 @@ def _collect(proc: subprocess.Popen, result_fd: int, limits: Limits, clock: Case
     keep = {"stdout": limits.stdout_kb * 1024, "stderr": limits.stdout_kb * 1024, "result": limits.output_mb * MiB}
     ended = "finished"
     returncode: int | None = None
-    grace_end = math.inf
+    grace_end, next_check = math.inf, 0.0
     try:
         while selector.get_map():
             if returncode is None and (returncode := proc.poll()) is not None:
                 grace_end = time.monotonic() + EXIT_GRACE_S
-            if returncode is None and (over := clock.over()):
-                ended = "cpu" if over == "cpu" else "timeout"
-                break
+            if returncode is None and time.monotonic() >= next_check:  # not per chunk: a flood stays cheap
+                next_check = time.monotonic() + POLL_S / 2
+                if over := clock.over():
+                    ended = "cpu" if over == "cpu" else "timeout"
+                    break
             if time.monotonic() >= grace_end:
                 break
             wait = clock.wait_s() if returncode is None else min(POLL_S, grace_end - time.monotonic())
