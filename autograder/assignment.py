@@ -32,9 +32,16 @@ class AssignmentError(Exception):
 
 @dataclass(frozen=True)
 class Limits:
-    """Per sandbox-run resource limits (isolate-style: every limit is a number)."""
+    """Per sandbox-run resource limits (isolate-style: every limit is a number).
+
+    `cpu_s` is the time limit proper: CPU seconds one case may consume, summed over every process
+    of its sandbox, so a busy machine never makes code "too slow". `timeout_s` is the wall-clock
+    safety net (a sleeping or blocked case uses no CPU). With a `[time_limits]` policy both are
+    derived per case from the reference's own cost (`time_limits.py`); these are the fallback.
+    """
 
     timeout_s: float = 20.0
+    cpu_s: float | None = None  # None: timeout_s x blas_threads
     memory_mb: int = 2048
     processes: int = 16
     file_size_mb: int = 16
@@ -47,6 +54,48 @@ class Limits:
     def with_overrides(self, **overrides: Any) -> Limits:
         known = {k: v for k, v in overrides.items() if k in self.__dataclass_fields__}
         return replace(self, **known)
+
+    @property
+    def cpu_limit_s(self) -> float:
+        return self.cpu_s if self.cpu_s is not None else self.timeout_s * max(1, self.blas_threads)
+
+
+@dataclass(frozen=True)
+class TimePolicy:
+    """How a case's time limits follow from the reference's CPU cost on this machine (`[time_limits]`).
+
+    CPU limit = max(floor_s, multiple x reference CPU s); wall-clock safety net = wall_multiple x
+    CPU limit + wall_slack_s, for a case that waits instead of computing; a case still computing
+    is stopped by the wall clock only at busy_wall_multiple x that net (a machine too busy to
+    grade: a grader fault, never "too slow"). A case's `timeout_hint` ("use the fast layers") is
+    shown only when the case used at least hint_multiple x the reference's CPU time.
+    """
+
+    multiple: float = 3.0
+    floor_s: float = 2.0
+    wall_multiple: float = 3.0
+    wall_slack_s: float = 10.0
+    busy_wall_multiple: float = 5.0
+    hint_multiple: float = 3.0
+
+    def with_overrides(self, **overrides: Any) -> TimePolicy:
+        unknown = set(overrides) - set(self.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"time_limits: unknown key(s) {', '.join(sorted(unknown))}")
+        return replace(self, **{k: float(v) for k, v in overrides.items()})
+
+
+@dataclass(frozen=True)
+class SecondChance:
+    """A retry in a separate run when a case fails on the reference-built input.
+
+    `task` is the driver task that builds the input with the student's own code instead (e.g. a
+    backward pass on the cache of the student's forward); `builds_with` names the function of
+    another question it calls, so a failure there is reported as such.
+    """
+
+    task: str
+    builds_with: str
 
 
 @dataclass(frozen=True)
@@ -65,6 +114,8 @@ class Case:
     group: str = ""
     limits: dict[str, Any] = field(default_factory=dict)
     timeout_hint: str = ""
+    time_limits: dict[str, float] = field(default_factory=dict)  # TimePolicy overrides for this case
+    second_chance: SecondChance | None = None
 
 
 @dataclass(frozen=True)
@@ -168,6 +219,10 @@ class Assignment:
     data_targets: dict[str, DataTarget]
     notebook: dict[str, Any] = field(default_factory=dict)  # the [notebook] table (notebook_run.py reads it)
     visibility: Visibility = Visibility()
+    time_policy: TimePolicy | None = None  # [time_limits]; None: the fixed [limits] apply
+
+    def case_policy(self, case: Case) -> TimePolicy | None:
+        return self.time_policy.with_overrides(**case.time_limits) if self.time_policy else None
 
     @property
     def max_score(self) -> float:
@@ -241,6 +296,7 @@ def _build(raw: dict[str, Any], root: Path) -> Assignment:
         },
         notebook=dict(raw.get("notebook", {})),
         visibility=Visibility(**raw.get("visibility", {})),
+        time_policy=TimePolicy().with_overrides(**raw["time_limits"]) if "time_limits" in raw else None,
     )
 
 
@@ -252,7 +308,7 @@ def _file_spec(raw: dict[str, Any]) -> FileSpec:
     )
 
 
-_CASE_KEYS = ("task", "probe", "expect", "judge", "threshold", "limits")
+_CASE_KEYS = ("task", "probe", "expect", "judge", "threshold", "limits", "time_limits", "second_chance")
 
 
 def _question(raw: dict[str, Any]) -> Question:
@@ -275,6 +331,7 @@ def make_case(raw: dict[str, Any], defaults: dict[str, Any], qid: str, hidden: b
     """A case from its declaration; keys it lacks come from the question's defaults."""
     merged = {**defaults, **raw}
     threshold = merged.get("threshold")
+    retry = merged.get("second_chance")
     return Case(
         name=merged["name"],
         task=merged["task"],
@@ -288,6 +345,8 @@ def make_case(raw: dict[str, Any], defaults: dict[str, Any], qid: str, hidden: b
         group=merged.get("group", qid),
         limits=dict(merged.get("limits", {})),
         timeout_hint=merged.get("timeout_hint", ""),
+        time_limits=dict(merged.get("time_limits", {})),
+        second_chance=SecondChance(retry["task"], retry["builds_with"]) if retry else None,
     )
 
 

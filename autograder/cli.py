@@ -246,6 +246,38 @@ def generate_command(assignment_name, check, zip_dir) -> None:
         raise click.ClickException(str(exc)) from exc
 
 
+@main.command("calibrate-limits")
+@assignment_option
+@data_option
+@click.option("--no-training", is_flag=True, help="Leave out the training target (its epoch takes minutes).")
+@click.option("--force", is_flag=True, help="Measure every group again, even if this machine has figures.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), envvar="AUTOGRADER_CACHE_DIR",
+              default=None, help="Where the figures live (default: the user's cache folder). Env: AUTOGRADER_CACHE_DIR.")
+def calibrate_limits_command(assignment_name, data, no_training, force, cache_dir) -> None:
+    """Measure the reference solution's CPU time per question on this machine, and show the time limits.
+
+    \b
+    Time limits are CPU seconds, as in IOI's isolate and DOMjudge: a case may use the assignment's
+    [time_limits] `multiple` of the reference's CPU time for the same cases (at least `floor_s`);
+    the wall clock only stops code that waits. Grading measures missing figures by itself, once
+    per machine (CPU model, cores, BLAS) and code version; run this to do it up front (e.g. before
+    a batch) or, with --force, after changing the machine's BLAS.
+    """
+    from autograder.grade import GradeOptions, calibrate_limits
+
+    assignment = _assignment(assignment_name)
+    options = GradeOptions(data=data, skip_groups=("train",) if no_training else (), progress=_progress_printer(),
+                           cache_dir=cache_dir)  # fmt: skip
+    rows = _guarded(lambda: calibrate_limits(assignment, options, force=force))
+    if not rows:
+        raise click.ClickException(f"{assignment.id} declares no [time_limits]: its fixed [limits] apply")
+    click.echo(f"{'question':<10} {'group':<10} {'BLAS':>4} {'reference CPU s':>16} {'CPU limit s':>12} {'wall limit s':>13}")
+    for row in rows:
+        cost = f"{row.reference_cpu_s:.3f}" if row.reference_cpu_s is not None else "failed"
+        click.echo(f"{row.question:<10} {row.group:<10} {row.blas_threads:>4} {cost:>16} "
+                   f"{row.limit.cpu_s:>12.1f} {row.limit.wall_s:>13.1f}")  # fmt: skip
+
+
 @main.command("batch")
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @assignment_option

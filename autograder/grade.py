@@ -8,22 +8,24 @@ with no score, never in points lost.
 
 from __future__ import annotations
 
+import math
 import os
 import secrets
 import shutil
 import tempfile
+import threading
 import time
 import traceback
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from autograder.assignment import Assignment, Case, Question, make_case
+from autograder.assignment import Assignment, Case, Limits, Question, make_case
 from autograder.intake import Submission, UngradableSubmission, read_submission, sha256_file
 from autograder.judge import (
     BUILTIN_JUDGES,
@@ -37,15 +39,25 @@ from autograder.notebook_run import grade_notebook, notebook_settings, record_no
 from autograder.sandbox.cgroup import cgroup_version
 from autograder.sandbox.command import SandboxUnavailable, isolation_for, sandbox_uid
 from autograder.sandbox.slots import sandbox_slot
-from autograder.sandbox.supervisor import CaseRecord, RunOutcome, SandboxCase, run_cases
+from autograder.sandbox.supervisor import (
+    IDLE_SHARE,
+    CaseRecord,
+    RunOutcome,
+    SandboxCase,
+    TimeLimit,
+    fixed_time,
+    run_cases,
+)
 from autograder.scoring import (
     FAULT,
     CaseResult,
+    CaseTiming,
     question_result,
     result_document,
     split_points,
     ungradable_question,
 )
+from autograder.time_limits import CALIBRATION_LIMIT, ReferenceCosts, derive, group_key
 
 MAX_RUNS_PER_GROUP = 3
 UNFINISHED_MESSAGES = {
@@ -54,6 +66,11 @@ UNFINISHED_MESSAGES = {
     "output": "printed or returned too much output; the run was killed",
     "crashed": "the sandboxed process died before finishing this case",
 }
+CPU_MESSAGE = "used more than its CPU time limit ({limit:g} s of CPU{reference}); the run was killed"
+IDLE_MESSAGE = ("did not finish within the wall-clock time limit ({wall:g} s) and used only {cpu:.2f} s of CPU: "
+                "it was waiting (sleep, input(), a lock, a child process), not computing")  # fmt: skip
+BUSY_MESSAGE = ("the grading machine was too busy to finish this case ({cpu:.1f} s of CPU in {wall:.0f} s of wall "
+                "time; its limit is {limit:g} s of CPU): a grader problem, not your code; ask for a regrade")  # fmt: skip
 
 
 @dataclass
@@ -69,6 +86,7 @@ class GradeOptions:
     progress: Callable[[str], None] | None = None
     run_notebook: bool = True  # execute the submitted notebook (after the questions)
     artifacts_dir: Path | None = None  # where the executed notebook and its HTML go
+    cache_dir: Path | None = None  # where the reference's measured costs live (time_limits.cache_dir())
     allow_weaker_isolation: bool = False  # grade with the rlimits-only runner where bubblewrap cannot work
 
 
@@ -114,7 +132,8 @@ def grade_zip(zip_path: Path, assignment: Assignment, options: GradeOptions) -> 
         describe_data = getattr(assignment.checks(), "describe_data", None)
         data_label = describe_data(context) if describe_data else None
         package_dir = _build_workspace(submission, assignment, workdir / "workspace")
-        questions = _grade_questions(submission, assignment, context, options, workdir, package_dir)
+        timekeeper = Timekeeper.for_run(assignment, options.cache_dir, workdir, options.allow_weaker_isolation)
+        questions = _grade_questions(submission, assignment, context, options, workdir, package_dir, timekeeper)
         section, artifacts = _grade_notebook(submission, assignment, options, workdir, package_dir)
         result = result_document(
             assignment, **common, sha256=submission.sha256, status="graded", message="",
@@ -132,7 +151,7 @@ def grade_zip(zip_path: Path, assignment: Assignment, options: GradeOptions) -> 
 
 def _grade_questions(
     submission: Submission, assignment: Assignment, context: GradingContext, options: GradeOptions, workdir: Path,
-    package_dir: Path,
+    package_dir: Path, timekeeper: Timekeeper | None,
 ) -> list[dict[str, Any]]:  # fmt: skip
     """Every (question, group) sandbox run goes to one pool, so a long group never waits behind another.
 
@@ -158,7 +177,7 @@ def _grade_questions(
             for index, q, members in batch:
                 group = members[0].group
                 runs[(q.id, group)] = pool.submit(_grade_group, members, index, package_dir, context, options,
-                                                  workdir / f"{q.id}-{group}")  # fmt: skip
+                                                  workdir / f"{q.id}-{group}", timekeeper)  # fmt: skip
     return [_assemble(q, cases, submission, runs) for _, q, cases in plans]
 
 
@@ -210,44 +229,215 @@ def expand_cases(question: Question, index: int, context: GradingContext) -> lis
 
 
 def _grade_group(
-    cases: list[Case], qindex: int, package_dir: Path, context: GradingContext, options: GradeOptions, workdir: Path
-) -> tuple[list[CaseResult], str, float]:
-    """Runs a group's cases, re-launching after a hang so one stuck case costs only itself."""
+    cases: list[Case], qindex: int, package_dir: Path, context: GradingContext, options: GradeOptions, workdir: Path,
+    timekeeper: Timekeeper | None = None,
+) -> tuple[list[CaseResult], str, float]:  # fmt: skip
+    """Runs a group's cases, each in its own time budget; then second chances in a separate run."""
     started = time.monotonic()
     if options.progress:
         options.progress(workdir.name)
     assignment, checks = context.assignment, context.assignment.checks()
+    prepared, limits = _group_setup(cases, qindex, context, options)
+    reference = timekeeper.reference_cpu(assignment.questions[qindex].id, cases, prepared, limits, context,
+                                         workdir / "reference") if timekeeper else None  # fmt: skip
+    budgets = {c.name: case_budget(c, limits, assignment, reference) for c in cases}
+    run = GroupRun(prepared, budgets, package_dir, limits, assignment, options.allow_weaker_isolation)
+    records, stdout = run.records(cases, {c.name: c.task for c in cases}, workdir)
+    results = [case_verdict(c, records.get(c.name), prepared[c.name], context, checks, limits, budgets[c.name])
+               for c in cases]  # fmt: skip
+    results, retried = _second_chances(cases, results, run, context, checks, workdir / "second-chance")
+    return results, stdout + retried, time.monotonic() - started
+
+
+def _group_setup(cases: list[Case], qindex: int, context: GradingContext, options: GradeOptions) -> tuple[dict, Limits]:
+    """The group's probe inputs and reference outputs, and its limits (BLAS threads capped as asked)."""
+    checks = context.assignment.checks()
     prepared = {c.name: prepare_case(c, qindex, n, context, checks) for n, c in enumerate(cases)}
-    limits = assignment.limits.with_overrides(**cases[0].limits)
+    limits = context.assignment.limits.with_overrides(**cases[0].limits)
     if options.max_blas_threads:
         limits = limits.with_overrides(blas_threads=min(limits.blas_threads, options.max_blas_threads))
-    records: dict[str, CaseRecord] = {}
-    stdout: list[str] = []
-    pending = list(cases)
-    failed = ""  # why the last run started no case (it is retried)
-    for _ in range(MAX_RUNS_PER_GROUP):
-        if not pending:
-            break
-        sandbox_cases = [SandboxCase(c.name, c.task, c.params, prepared[c.name][0]) for c in pending]
-        with sandbox_slot() as slot:
-            isolation = isolation_for(sandbox_uid(slot), options.allow_weaker_isolation)
-            workdir.mkdir(parents=True, exist_ok=True)
-            outcome = run_cases(
-                sandbox_cases, package_dir, assignment.package, assignment.driver_path, limits, workdir, isolation
-            )
-        stdout.append(outcome.stdout + outcome.stderr)
-        records.update(outcome.records)
-        if not outcome.records:  # no case started: the sandbox or runtime failed before any student code ran
-            failed = _start_failure(outcome)
-            continue
-        pending = [c for c in pending if c.name not in records]
-        failed = ""
-    if failed:
-        raise GraderFault(f"the sandbox could not start after {MAX_RUNS_PER_GROUP} tries: {failed}")
-    results = [
-        case_verdict(c, records.get(c.name), prepared[c.name], context, checks, limits) for c in cases
-    ]
-    return results, "".join(stdout), time.monotonic() - started
+    return prepared, limits
+
+
+@dataclass(frozen=True)
+class ReferenceCost:
+    """One group's measured reference CPU time and the limits derived from it (`grade calibrate-limits`)."""
+
+    question: str
+    group: str
+    blas_threads: int
+    reference_cpu_s: float | None
+    limit: TimeLimit
+
+
+def calibrate_limits(assignment: Assignment, options: GradeOptions, force: bool = False) -> list[ReferenceCost]:
+    """Measures the reference's CPU time for every (question, group) not yet cached here; `force` measures all again."""
+    if assignment.time_policy is None:
+        return []
+    seed = options.seed if options.seed is not None else 0
+    context = GradingContext(assignment, seed, options.data)
+    owns_workdir = options.workdir is None
+    workdir = Path(tempfile.mkdtemp(prefix="calibrate-")) if owns_workdir else options.workdir
+    try:
+        timekeeper = Timekeeper.for_run(assignment, options.cache_dir, workdir, options.allow_weaker_isolation)
+        if force:
+            timekeeper.costs.forget()
+        rows = []
+        for index, question in enumerate(assignment.questions):
+            if options.only and question.id not in options.only:
+                continue
+            cases = [c for c in expand_cases(question, index, context) if c.group not in options.skip_groups]
+            for group in dict.fromkeys(c.group for c in cases):
+                members = [c for c in cases if c.group == group]
+                if options.progress:
+                    options.progress(f"{question.id}-{group}")
+                prepared, limits = _group_setup(members, index, context, options)
+                cost = timekeeper.reference_cpu(question.id, members, prepared, limits, context,
+                                                workdir / f"{question.id}-{group}")  # fmt: skip
+                budget = case_budget(members[0], limits, assignment, cost)
+                rows.append(ReferenceCost(question.id, group, limits.blas_threads, cost, budget.limit))
+        return rows
+    finally:
+        if owns_workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class CaseBudget:
+    """A case's time limits and, when they were derived from it, the reference's cost behind them."""
+
+    limit: TimeLimit
+    reference_cpu_s: float | None = None
+    hint_multiple: float | None = None
+
+
+def case_budget(case: Case, limits: Limits, assignment: Assignment, reference_cpu_s: float | None) -> CaseBudget:
+    """Derived from the reference's cost under the assignment's policy; a case's own cpu_s/timeout_s wins."""
+    policy = assignment.case_policy(case)
+    if policy is None or reference_cpu_s is None or {"cpu_s", "timeout_s"} & case.limits.keys():
+        return CaseBudget(fixed_time(limits))
+    return CaseBudget(derive(policy, reference_cpu_s), reference_cpu_s, policy.hint_multiple)
+
+
+@dataclass(frozen=True)
+class GroupRun:
+    """What every sandbox run of one group shares: inputs, budgets, the package, the limits."""
+
+    prepared: dict[str, tuple[dict, dict]]
+    budgets: dict[str, CaseBudget]
+    package_dir: Path
+    limits: Limits
+    assignment: Assignment
+    allow_weaker: bool = False
+
+    def records(self, cases: list[Case], tasks: dict[str, str], workdir: Path) -> tuple[dict[str, CaseRecord], str]:
+        """Runs the cases, re-launching after a hang so one stuck case costs only itself."""
+        records: dict[str, CaseRecord] = {}
+        stdout: list[str] = []
+        pending = list(cases)
+        failed = ""  # why the last run started no case (it is retried)
+        for _ in range(MAX_RUNS_PER_GROUP):
+            if not pending:
+                break
+            sandbox_cases = [SandboxCase(c.name, tasks[c.name], c.params, self.prepared[c.name][0],
+                                         self.budgets[c.name].limit) for c in pending]  # fmt: skip
+            with sandbox_slot() as slot:
+                isolation = isolation_for(sandbox_uid(slot), self.allow_weaker)
+                workdir.mkdir(parents=True, exist_ok=True)
+                outcome = run_cases(sandbox_cases, self.package_dir, self.assignment.package,
+                                    self.assignment.driver_path, self.limits, workdir, isolation)  # fmt: skip
+            stdout.append(outcome.stdout + outcome.stderr)
+            records.update(outcome.records)
+            if not outcome.records:  # no case started: the sandbox or runtime failed before any student code ran
+                failed = _start_failure(outcome)
+                continue
+            pending = [c for c in pending if c.name not in records]
+            failed = ""
+        if failed:
+            raise GraderFault(f"the sandbox could not start after {MAX_RUNS_PER_GROUP} tries: {failed}")
+        return records, "".join(stdout)
+
+
+def _second_chances(cases: list[Case], results: list[CaseResult], run: GroupRun, context: GradingContext, checks,
+                    workdir: Path) -> tuple[list[CaseResult], str]:  # fmt: skip
+    """Cases that failed on the reference-built input run again, separately, on input the student's code builds.
+
+    The better verdict counts. When both fail, the message keeps the first attempt's reason and
+    says what the second chance ran into, naming the other question's function when it raised there.
+    """
+    retry = [c for c, r in zip(cases, results, strict=True)
+             if c.second_chance and r.status not in ("passed", "not_implemented")]  # fmt: skip
+    if not retry:
+        return results, ""
+    records, stdout = run.records(retry, {c.name: c.second_chance.task for c in retry}, workdir)
+    by_name = {r.case.name: r for r in results}
+    for case in retry:
+        record = records.get(case.name)
+        second = case_verdict(case, record, run.prepared[case.name], context, checks, run.limits, run.budgets[case.name])
+        by_name[case.name] = second if second.passed else _both_failed(by_name[case.name], second, record)
+    return [by_name[c.name] for c in cases], stdout
+
+
+def _both_failed(first: CaseResult, second: CaseResult, record: CaseRecord | None) -> CaseResult:
+    function = first.case.second_chance.builds_with
+    why = second.message or second.status
+    if record and record.error and f", in {function}\n" in str(record.error.get("traceback", "")):
+        why += f" (raised in {function}, which this case calls to build its cache)"
+    elif second.status in ("timeout", "memory"):
+        why += f" (this attempt also runs {function} to build its cache)"
+    return replace(first, message=f"{first.message}; on the cache of your own {function}: {why}")
+
+
+@dataclass
+class Timekeeper:
+    """Per-case time limits from the reference's measured CPU cost (the assignment's `[time_limits]`).
+
+    The reference package is laid out like a submission (template + reference files) and measured
+    through the same sandbox path, the first time this machine and code need a group's figure.
+    """
+
+    assignment: Assignment
+    costs: ReferenceCosts
+    workdir: Path
+    allow_weaker: bool = False
+    package: Path | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def for_run(cls, assignment: Assignment, cache: Path | None, workdir: Path,
+                allow_weaker: bool = False) -> Timekeeper | None:  # fmt: skip
+        if assignment.time_policy is None:
+            return None
+        return cls(assignment, ReferenceCosts.open(assignment, cache), workdir, allow_weaker)
+
+    def reference_cpu(self, qid: str, cases: list[Case], prepared: dict, limits: Limits, context: GradingContext,
+                      workdir: Path) -> float | None:  # fmt: skip
+        """The reference's worst CPU seconds over the group's cases (second chances included)."""
+        public = [c for c in cases if not c.hidden] or cases[:1]
+        shape = [[c.task, c.params, c.second_chance and c.second_chance.task,
+                  {k: list(v.shape) for k, v in prepared[c.name][0].items()}] for c in public]  # fmt: skip
+        key = group_key(qid, cases[0].group, limits.blas_threads, context.data_source, shape)
+        return self.costs.ensure(key, lambda: self._measure(cases, prepared, limits, workdir))
+
+    def _measure(self, cases: list[Case], prepared: dict, limits: Limits, workdir: Path) -> float | None:
+        unlimited = {c.name: CaseBudget(CALIBRATION_LIMIT) for c in cases}
+        run = GroupRun(prepared, unlimited, self._reference_package(), limits, self.assignment, self.allow_weaker)
+        records, _ = run.records(cases, {c.name: c.task for c in cases}, workdir)
+        retry = [c for c in cases if c.second_chance]
+        if retry:
+            more, _ = run.records(retry, {c.name: c.second_chance.task for c in retry}, workdir / "second-chance")
+            records = [*records.values(), *more.values()]
+        else:
+            records = list(records.values())
+        if len(records) < len(cases) + len(retry) or any(r.status != "ok" or r.cpu_s is None for r in records):
+            return None  # the reference did not run cleanly (a grader problem): the fixed limits apply
+        return max(r.cpu_s for r in records)
+
+    def _reference_package(self) -> Path:
+        with self.lock:
+            if self.package is None:
+                self.package = _reference_workspace(self.assignment, self.workdir / "reference-workspace")
+            return self.package
 
 
 def _start_failure(outcome: RunOutcome) -> str:
@@ -267,40 +457,59 @@ def prepare_case(case: Case, qindex: int, cindex: int, context: GradingContext, 
 
 
 def case_verdict(case: Case, record: CaseRecord | None, prepared: tuple[dict, dict], context: GradingContext,
-             checks, limits) -> CaseResult:  # fmt: skip
+                 checks, limits: Limits, budget: CaseBudget | None = None) -> CaseResult:  # fmt: skip
     if record is None:
         return CaseResult(case, False, "error", message="not run: the sandbox hung or died on earlier cases of its group")
+    budget = budget or CaseBudget(fixed_time(limits))
+    limit = budget.limit
+    timing = CaseTiming(record.cpu_s, record.wall_s, limit.cpu_s if math.isfinite(limit.cpu_s) else None,
+                        limit.wall_s, limit.busy_wall_s, budget.reference_cpu_s)  # fmt: skip
     if record.status in UNFINISHED_MESSAGES:
-        message = UNFINISHED_MESSAGES[record.status].format(limit=limits.timeout_s, memory=limits.memory_mb)
-        if record.status == "timeout" and case.timeout_hint:
-            message += f": {case.timeout_hint}"
-        return CaseResult(case, False, record.status, message=message)
+        status, message = _unfinished(case, record, limits, budget)
+        return CaseResult(case, False, status, message=message, timing=timing)
     if record.status != "ok":
         status = record.status if record.status == "not_implemented" else "error"
         if record.error and record.error.get("type") == "MemoryError":
             status = "memory"
         collected = [spec.name for spec in context.assignment.files if spec.kind == "python"]
-        return CaseResult(case, False, status, message=explain_error(record.error, collected))
+        return CaseResult(case, False, status, message=explain_error(record.error, collected), timing=timing)
     inputs, expected = prepared
     try:
         judge = judge_for(case.judge, checks)
         validate(record.arrays, expected, finite=not getattr(judge, "accepts_nonfinite", False))
         verdict = judge(record.arrays, expected, case, context)
     except Invalid as exc:
-        return CaseResult(case, False, "failed", message=str(exc))
+        return CaseResult(case, False, "failed", message=str(exc), timing=timing)
     except (ValueError, TypeError, KeyError, IndexError, ArithmeticError) as exc:  # odd but valid-looking outputs
-        return CaseResult(case, False, "error", message=f"the outputs could not be judged: {exc}")
-    return _from_verdict(case, verdict)
+        return CaseResult(case, False, "error", message=f"the outputs could not be judged: {exc}", timing=timing)
+    return _from_verdict(case, verdict, timing)
+
+
+def _unfinished(case: Case, record: CaseRecord, limits: Limits, budget: CaseBudget) -> tuple[str, str]:
+    """Status and message of a case the run did not finish: too slow only on CPU time, never on a busy machine."""
+    limit, cpu, wall = budget.limit, record.cpu_s or 0.0, record.wall_s or 0.0
+    if record.status == "timeout" and math.isfinite(limit.cpu_s) and record.killed_by == "cpu":
+        reference = budget.reference_cpu_s
+        message = CPU_MESSAGE.format(limit=limit.cpu_s, reference=f"; the reference solution needs {reference:.2g} s "
+                                     "here" if reference else "")  # fmt: skip
+        if case.timeout_hint and reference and budget.hint_multiple and cpu >= budget.hint_multiple * reference:
+            message += f": {case.timeout_hint}"
+        return "timeout", message
+    if record.status == "timeout" and math.isfinite(limit.cpu_s) and record.killed_by == "wall":
+        if cpu < IDLE_SHARE * wall:
+            return "timeout", IDLE_MESSAGE.format(wall=limit.wall_s, cpu=cpu)
+        return "error", BUSY_MESSAGE.format(cpu=cpu, wall=wall, limit=limit.cpu_s)
+    return record.status, UNFINISHED_MESSAGES[record.status].format(limit=limit.wall_s, memory=limits.memory_mb)
 
 
 def judge_for(name: str, checks) -> Callable[..., Verdict]:
     return BUILTIN_JUDGES.get(name) or getattr(checks, name)
 
 
-def _from_verdict(case: Case, verdict: Verdict) -> CaseResult:
+def _from_verdict(case: Case, verdict: Verdict, timing: CaseTiming) -> CaseResult:
     return CaseResult(
         case, verdict.passed, "passed" if verdict.passed else "failed", verdict.metric, verdict.value,
-        verdict.threshold, verdict.message, finite_extras(verdict.extras or {}),
+        verdict.threshold, verdict.message, finite_extras(verdict.extras or {}), timing,
     )  # fmt: skip
 
 
@@ -312,15 +521,25 @@ def _unusable_files(question: Question, submission: Submission) -> str:
 
 def _build_workspace(submission: Submission, assignment: Assignment, target: Path) -> Path:
     """The template's given code with the student's whitelisted files laid on top; returns the package."""
+    files = {spec.dest: submission.files[spec.name] for spec in assignment.files
+             if spec.name in submission.files and spec.kind == "python"}  # fmt: skip
+    return _lay_out(assignment, files, target)
+
+
+def _reference_workspace(assignment: Assignment, target: Path) -> Path:
+    """The same with the reference's versions of the submitted files: a perfect submission, for measuring."""
+    files = {spec.dest: assignment.reference_dir / spec.dest for spec in assignment.files if spec.kind == "python"}
+    return _lay_out(assignment, files, target)
+
+
+def _lay_out(assignment: Assignment, files: dict[str, Path], target: Path) -> Path:
     package = target / assignment.package
     shutil.rmtree(target, ignore_errors=True)
     shutil.copytree(assignment.template_dir / assignment.package, package,
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "build", "*.c"))  # fmt: skip
-    for spec in assignment.files:
-        if spec.name in submission.files and spec.kind == "python":
-            dest = target / spec.dest
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(submission.files[spec.name], dest)
+    for dest, source in files.items():
+        (target / dest).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target / dest)
     for path in [target, *target.rglob("*")]:
         path.chmod(0o755 if path.is_dir() else 0o644)
     return package

@@ -8,7 +8,7 @@ fault: no score, never recorded as a grade, so the next run grades it).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from autograder.assignment import Assignment, Case, Question
@@ -17,6 +17,24 @@ from autograder.judge import finite_or_none
 SCHEMA_VERSION = 1
 FAULT = "error"  # result status: the grader failed, the submission is not graded
 SEVERITY = ("not_implemented", "timeout", "memory", "error", "failed")
+
+
+@dataclass(frozen=True)
+class CaseTiming:
+    """What a case's run used and was allowed, measured outside the sandbox (seconds).
+
+    `cpu_limit_s` is None when only the wall clock limited the case (fixed limits without a CPU
+    figure); `wall_limit_s` stops a case that waits, `busy_wall_limit_s` (when set) one that
+    still computes on an overloaded machine; `reference_cpu_s` is the reference's cost for the
+    case's group on this machine.
+    """
+
+    cpu_s: float | None
+    wall_s: float | None
+    cpu_limit_s: float | None
+    wall_limit_s: float
+    busy_wall_limit_s: float | None = None
+    reference_cpu_s: float | None = None
 
 
 @dataclass
@@ -29,6 +47,7 @@ class CaseResult:
     threshold: float | None = None
     message: str = ""
     extras: dict[str, Any] = field(default_factory=dict)
+    timing: CaseTiming | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -44,6 +63,7 @@ class CaseResult:
             "params": self.case.params,
             "message": self.message,
             "extras": self.extras,
+            "time": asdict(self.timing) if self.timing else None,
         }
 
 

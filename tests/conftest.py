@@ -42,6 +42,12 @@ def compiled_kernels(tmp_path_factory) -> Callable[[str], ModuleType]:
     return load
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _time_limit_cache(tmp_path_factory):
+    """The reference's measured costs go to a folder of this session, never the user's cache."""
+    os.environ.setdefault("AUTOGRADER_CACHE_DIR", str(tmp_path_factory.mktemp("time-limits")))
+
+
 @pytest.fixture
 def cifar_dir() -> Path:
     """The folder named by INTRO2AI_CIFAR_DIR; the test is skipped when it is unset or absent."""

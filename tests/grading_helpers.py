@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import zipfile
 from pathlib import Path
 
@@ -97,3 +98,21 @@ NAIVE_FORWARD = """        conv_out, conv_cache = conv_forward_naive(X, W1, b1, 
 NAIVE_BACKWARD = """        drelu = max_pool_backward_naive(dpooled, pool_cache)
         _, grads["W1"], grads["b1"] = conv_backward_naive(relu_backward(drelu, relu_cache), conv_cache)
 """
+
+
+def small_training(assignment: Assignment, num_train: int, target: float, floor_s: float = 0.5) -> Assignment:
+    """The training case on its first `num_train` images, with a low target and a low CPU floor.
+
+    The same limit mechanism as the full size (a multiple of the reference's measured CPU time),
+    only cheaper: the floor is lowered so that the multiple, not the floor, sets the limit.
+    """
+    questions = []
+    for question in assignment.questions:
+        cases = tuple(
+            dataclasses.replace(c, params={**c.params, "num_train": num_train},
+                                time_limits={**c.time_limits, "floor_s": floor_s})
+            if c.group == "train" else c for c in question.cases
+        )  # fmt: skip
+        questions.append(dataclasses.replace(question, cases=cases))
+    targets = {k: dataclasses.replace(t, train_accuracy=target) for k, t in assignment.data_targets.items()}
+    return dataclasses.replace(assignment, questions=tuple(questions), data_targets=targets)

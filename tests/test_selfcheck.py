@@ -133,8 +133,8 @@ def test_a_bug_fails_its_case_with_error_and_threshold(hw5, rendered, tmp_path) 
 
 @pytest.mark.parametrize("body, status", [("import os\n    os._exit(7)", "crashed"), ("while True:\n        pass", "timeout")])
 def test_a_crash_or_hang_costs_only_its_questions(hw5, rendered, tmp_path, body, status) -> None:
-    """conv_forward_naive kills or hangs its child: Q1 (and Q2, whose own-cache variant calls it)
-    lose their case; the other questions still run and pass."""
+    """conv_forward_naive kills or hangs its child: Q1 loses its case; the other questions still run
+    and pass, Q2 too (its case runs on the reference's cache, not on conv_forward_naive's)."""
     start = '    stride, pad = conv_param["stride"], conv_param["pad"]\n    N, C, H, W = x.shape\n'
     bad = mutate(source(hw5.reference_dir, LAYERS), start, f"    {body}\n")
     folder = _reference_copy(hw5, rendered, tmp_path, layers=bad)
@@ -142,9 +142,9 @@ def test_a_crash_or_hang_costs_only_its_questions(hw5, rendered, tmp_path, body,
     report = selfcheck.check_working_copy(folder, quick)
     by_id = {q.question.id: q for q in report.questions}
     assert by_id["Q1"].results[0].status == status
-    assert by_id["Q1"].status != "passed" and by_id["Q2"].status != "passed"
-    assert all(by_id[qid].status == "passed" for qid in ("Q3", "Q4", "Q5"))
-    assert report.passed == LOCAL_CASES - 2
+    assert by_id["Q1"].status != "passed"
+    assert all(by_id[qid].status == "passed" for qid in ("Q2", "Q3", "Q4", "Q5"))
+    assert report.passed == LOCAL_CASES - 1
 
 
 # ------------------------------------------------------------------ hidden cases stay hidden

@@ -1,10 +1,12 @@
-"""Parent side: a memory and process-count cgroup per sandbox slot, where the machine allows one.
+"""Parent side: a memory, process-count and CPU-accounting cgroup per sandbox slot, where allowed.
 
 RLIMIT_AS caps each process alone: a run that forks can hold processes x memory_mb. A cgroup
 caps the run's total (memory.limit_in_bytes / memory.max) and its task count (pids.max), counts
-OOM kills so the verdict can say "memory", and lists every process of the run for the final kill.
-cgroup v1 (memory + pids hierarchies) and v2 (unified, controllers enabled at the root) are
-supported; without write access the grader falls back to rlimits and says so in the result.
+OOM kills so the verdict can say "memory", counts the CPU time of every process of the run
+(cpuacct.usage / cpu.stat usage_usec: the time limit, as isolate and DOMjudge measure it) and
+lists every process of the run for the final kill. cgroup v1 (memory + pids (+ cpuacct)
+hierarchies) and v2 (unified, controllers enabled at the root) are supported; without write
+access the grader falls back to rlimits and says so in the result.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 
 ROOT = Path("/sys/fs/cgroup")
+CPUACCT = ROOT / "cpuacct"  # v1: the cpuacct hierarchy (often a link to "cpu,cpuacct")
 GROUP = "autograder"
 LAUNCHER_TASKS = 2  # bwrap outside and its pid-1 inside also live in the cgroup
 
@@ -27,6 +30,7 @@ class SlotCgroup:
 
     version: int
     dirs: tuple[Path, ...]
+    cpu_dir: Path | None = None  # v1: the cpuacct folder (None when that hierarchy is absent)
 
     def enter_prefix(self) -> list[str]:
         """A shell that moves itself into the cgroup, then execs the real command (no Python fork)."""
@@ -39,6 +43,15 @@ class SlotCgroup:
             return int(text.split("oom_kill ")[1].split()[0]) if "oom_kill " in text else 0
         events = _read(self.dirs[0] / "memory.events")
         return next((int(line.split()[1]) for line in events.splitlines() if line.startswith("oom_kill ")), 0)
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time every process that ever ran in the cgroup consumed (cumulative; None: unknown)."""
+        if self.version == 1:
+            text = _read(self.cpu_dir / "cpuacct.usage") if self.cpu_dir else ""
+            return int(text) / 1e9 if text.strip().isdigit() else None
+        stat = _read(self.dirs[0] / "cpu.stat")
+        usec = next((line.split()[1] for line in stat.splitlines() if line.startswith("usage_usec ")), None)
+        return int(usec) / 1e6 if usec and usec.isdigit() else None
 
     def kill_all(self, patience_s: float = 2.0) -> None:
         """SIGKILL every task in the cgroup (daemons included) until it is empty.
@@ -66,6 +79,9 @@ def slot_cgroup(uid: int, memory_mb: int, processes: int) -> SlotCgroup | None:
         return None
     version, parents = layout
     dirs = tuple(parent / f"uid-{uid}" for parent in parents)
+    cpu_dir = None
+    if version == 1 and (CPUACCT / "cgroup.procs").exists() and _make((CPUACCT / GROUP, CPUACCT / GROUP / f"uid-{uid}")):
+        cpu_dir = CPUACCT / GROUP / f"uid-{uid}"
     try:
         for d in dirs:
             d.mkdir(exist_ok=True)
@@ -78,7 +94,7 @@ def slot_cgroup(uid: int, memory_mb: int, processes: int) -> SlotCgroup | None:
             (dirs[0] / "pids.max").write_text(str(processes + LAUNCHER_TASKS))
     except OSError:
         return None
-    return SlotCgroup(version, dirs)
+    return SlotCgroup(version, dirs + ((cpu_dir,) if cpu_dir else ()), cpu_dir)
 
 
 @lru_cache(maxsize=1)

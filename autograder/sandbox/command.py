@@ -9,6 +9,7 @@ code, no reference, no other submission, no home directory.
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import site
@@ -236,7 +237,7 @@ def rlimit_prefix(limits: Limits, uid: int | None) -> list[str]:
     own sandbox uid (for any other uid it would count that user's unrelated processes).
     """
     mib = 1024 * 1024
-    cpu = (int(limits.timeout_s) + 1) * max(1, limits.blas_threads)
+    cpu = math.ceil(limits.cpu_limit_s) + 1  # a backstop: the supervisor measures and kills per case first
     flags = [
         f"--as={limits.memory_mb * mib}", f"--cpu={cpu}", f"--fsize={limits.file_size_mb * mib}",
         f"--nofile={limits.open_files}", "--core=0",

@@ -65,26 +65,37 @@ def decode_frames(data: bytes, max_frames: int | None = None) -> tuple[list[Fram
     while offset < len(data):
         if max_frames is not None and len(frames) >= max_frames:
             return frames, f"more than {max_frames} frames in the result stream"
-        if data[offset : offset + len(MAGIC)] != MAGIC:
-            return frames, f"garbage in the result stream at byte {offset}"
-        offset += len(MAGIC)
-        if offset + _HEAD.size > len(data):
-            return frames, "truncated frame header"
-        (head_len,) = _HEAD.unpack_from(data, offset)
-        offset += _HEAD.size
-        if head_len > MAX_HEADER_BYTES or offset + head_len + _BODY.size > len(data):
-            return frames, "truncated or oversized frame header"
-        try:
-            header = json.loads(data[offset : offset + head_len].decode("utf-8"))
-        except (ValueError, RecursionError):  # bad UTF-8/JSON, huge int literals, deep nesting
-            return frames, "unreadable frame header"
-        if not isinstance(header, dict):
-            return frames, "frame header is not an object"
-        offset += head_len
-        (body_len,) = _BODY.unpack_from(data, offset)
-        offset += _BODY.size
-        if offset + body_len > len(data):
-            return frames, "truncated frame payload"
-        frames.append(Frame(header, data[offset : offset + body_len]))
-        offset += body_len
+        frame, offset, problem = next_frame(data, offset)
+        if frame is None:
+            return frames, problem
+        frames.append(frame)
     return frames, None
+
+
+def next_frame(data: bytes, offset: int) -> tuple[Frame | None, int, str | None]:
+    """The frame at `offset` and the offset after it, or None, `offset` and why (incomplete or malformed).
+
+    Also read while the stream is still arriving (the supervisor times each case by its frames).
+    """
+    start = offset
+    if data[offset : offset + len(MAGIC)] != MAGIC:
+        return None, start, f"garbage in the result stream at byte {offset}"
+    offset += len(MAGIC)
+    if offset + _HEAD.size > len(data):
+        return None, start, "truncated frame header"
+    (head_len,) = _HEAD.unpack_from(data, offset)
+    offset += _HEAD.size
+    if head_len > MAX_HEADER_BYTES or offset + head_len + _BODY.size > len(data):
+        return None, start, "truncated or oversized frame header"
+    try:
+        header = json.loads(bytes(data[offset : offset + head_len]).decode("utf-8"))
+    except (ValueError, RecursionError):  # bad UTF-8/JSON, huge int literals, deep nesting
+        return None, start, "unreadable frame header"
+    if not isinstance(header, dict):
+        return None, start, "frame header is not an object"
+    offset += head_len
+    (body_len,) = _BODY.unpack_from(data, offset)
+    offset += _BODY.size
+    if offset + body_len > len(data):
+        return None, start, "truncated frame payload"
+    return Frame(header, bytes(data[offset : offset + body_len])), offset + body_len, None

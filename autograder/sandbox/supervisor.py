@@ -1,9 +1,12 @@
 """Parent side: starts one sandbox run, enforces limits from outside, and collects its records.
 
 The child gets rlimits (address space, CPU, processes, file size, open files, no core dumps)
-set between fork and exec, an unprivileged uid, and a wall-clock deadline after which the whole
-process group (and, under bwrap, its pid namespace) is SIGKILLed. Output is read with caps:
-past them the run is killed, so a flood can slow nothing but itself.
+set between fork and exec and an unprivileged uid. Time is kept from outside, per case, the way
+isolate does: the case's CPU time (every process of the sandbox: its cgroup's CPU counter, or
+the process tree's rusage without one) against its CPU limit, and a wall-clock safety net; past
+either the whole process group (and, under bwrap, its pid namespace) is SIGKILLed. A case starts
+and ends with the runner's frames on the result pipe. Output is read with caps: past them the
+run is killed, so a flood can slow nothing but itself.
 """
 
 from __future__ import annotations
@@ -21,10 +24,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import psutil
 
 from autograder.assignment import Limits
 from autograder.sandbox import protocol
-from autograder.sandbox.cgroup import slot_cgroup
+from autograder.sandbox.cgroup import SlotCgroup, slot_cgroup
 from autograder.sandbox.command import (
     TASK_MOUNT,
     WORK_MOUNT,
@@ -37,18 +41,46 @@ from autograder.sandbox.command import (
 
 RUNNER_FILES = ("runner.py", "protocol.py")
 EXIT_GRACE_S = 0.5
+POLL_S = 0.1  # how often the CPU counter is read against the running case's limit
+STARTUP_CPU_S = 5.0  # the interpreter, numpy and the runner before the first case (rlimit backstop only)
 MiB = 1024 * 1024
+
+
+IDLE_SHARE = 0.05  # below this CPU share of its wall time a case is waiting (sleep, a lock), not computing
+
+
+@dataclass(frozen=True)
+class TimeLimit:
+    """One case's time limits: CPU seconds (the limit proper) and the wall-clock safety net.
+
+    With `busy_wall_s` the wall net stops only a case that is waiting (CPU share of its wall time
+    under IDLE_SHARE); one still computing on a busy machine runs on to its CPU limit, or to
+    `busy_wall_s` (the machine is then too busy to grade at all). Without it (fixed limits) the
+    wall clock stops the case at `wall_s`, whatever it does.
+    """
+
+    cpu_s: float
+    wall_s: float
+    busy_wall_s: float | None = None
+
+
+def fixed_time(limits: Limits) -> TimeLimit:
+    """A run's declared limits: CPU seconds when `cpu_s` is set, else the wall clock alone (the old way)."""
+    return TimeLimit(limits.cpu_s if limits.cpu_s is not None else math.inf, limits.timeout_s)
 
 
 @dataclass
 class CaseRecord:
-    """What the child reported for one case (arrays still unvalidated)."""
+    """What the child reported for one case (arrays still unvalidated), and what the parent measured."""
 
     name: str
     status: str  # ok | error | not_implemented | timeout | memory | crashed
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     error: dict | None = None
-    seconds: float = 0.0
+    seconds: float = 0.0  # the child's own figure (untrusted, informative)
+    cpu_s: float | None = None  # measured by the parent from the case's start frame to its result
+    wall_s: float | None = None
+    killed_by: str = ""  # "cpu" | "wall" when the parent ended the run during this case
 
 
 @dataclass
@@ -70,20 +102,142 @@ class SandboxCase:
     task: str
     params: dict
     inputs: dict[str, np.ndarray]
+    time: TimeLimit | None = None  # None: the run's Limits (cpu_limit_s, timeout_s)
 
 
 def run_cases(
     cases: list[SandboxCase], package_dir: Path, package_name: str, driver: Path, limits: Limits,
     workdir: Path, isolation: Isolation,
 ) -> RunOutcome:  # fmt: skip
-    """Runs the cases in one sandbox; cases the run never reached are simply absent."""
+    """Runs the cases in one sandbox, each in its own time budget; cases never reached are absent."""
     task_dir = workdir / "task"
     _write_task(task_dir, cases, driver, package_name)
-    run = run_task(task_dir, "runner.py", package_dir, package_name, limits, workdir, isolation)
+    budgets = {c.name: c.time or fixed_time(limits) for c in cases}
+    backstop = sum(b.cpu_s if math.isfinite(b.cpu_s) else b.wall_s * max(1, limits.blas_threads) for b in budgets.values())
+    run_limits = limits.with_overrides(cpu_s=backstop + STARTUP_CPU_S,
+                                       timeout_s=sum(b.busy_wall_s or b.wall_s for b in budgets.values()))  # fmt: skip
+    clock = CaseClock(budgets, first=budgets[cases[0].name])
+    run = run_task(task_dir, "runner.py", package_dir, package_name, run_limits, workdir, isolation, clock)
     outcome = RunOutcome({}, run.ended, run.returncode, run.stdout, run.stderr, run.seconds)
-    _parse_records(run.result, outcome, max_frames=2 * len(cases) + 1)
+    _parse_records(run.result, outcome, max_frames=clock.max_frames)
+    clock.fill(outcome.records, run.ended)
     shutil.rmtree(task_dir, ignore_errors=True)
     return outcome
+
+
+class CpuMeter:
+    """CPU seconds the sandbox's processes consumed since the run started.
+
+    The slot's cgroup counter when there is one (it sees every process, even reparented ones);
+    else the process tree's own and reaped children's times (psutil), never decreasing.
+    """
+
+    def __init__(self, cgroup: SlotCgroup | None, proc: subprocess.Popen) -> None:
+        self._cgroup = cgroup if cgroup and cgroup.cpu_seconds() is not None else None
+        self._base = self._cgroup.cpu_seconds() if self._cgroup else 0.0
+        self._proc = proc
+        self._seen = 0.0
+
+    @property
+    def source(self) -> str:
+        return "cgroup" if self._cgroup else "rusage"
+
+    def seconds(self) -> float:
+        if self._cgroup:
+            self._seen = max(self._seen, (self._cgroup.cpu_seconds() or 0.0) - self._base)
+        else:
+            self._seen = max(self._seen, _tree_cpu(self._proc.pid))
+        return self._seen
+
+
+def _tree_cpu(pid: int) -> float:
+    try:
+        root = psutil.Process(pid)
+        members = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return 0.0
+    total = 0.0
+    for member in members:
+        try:
+            t = member.cpu_times()
+        except psutil.Error:
+            continue
+        total += t.user + t.system + t.children_user + t.children_system
+    return total
+
+
+class CaseClock:
+    """Which case is running (the runner's start/result frames) and its CPU and wall use against its limits.
+
+    A case is charged from the previous case's result frame (the first one from the run's start,
+    interpreter included), so what the parent reads late under load still lands on some case and
+    the cases' figures add up to the run's. A start frame for an unknown or already started case
+    (a forgery) changes nothing, so the run can never use more than the sum of its cases' limits.
+    """
+
+    def __init__(self, budgets: dict[str, TimeLimit], first: TimeLimit) -> None:
+        self.budgets = budgets
+        self.meter: CpuMeter | None = None
+        self.current: str | None = None
+        self.limit = first
+        self.usage: dict[str, tuple[float, float]] = {}
+        self._since = (0.0, time.monotonic())
+        self._started: set[str] = set()
+        self._offset = 0
+        self._frames = 0
+        self.max_frames = 2 * len(budgets) + 1  # a start and a result per case, and "done": more are forged
+        self.final = (0.0, 0.0)
+
+    def begin(self, meter: CpuMeter) -> None:
+        self.meter = meter
+        self._since = (0.0, time.monotonic())
+
+    def scan(self, result: bytearray) -> None:
+        """Reads the frames that arrived since the last call, at most the runner's own count of them."""
+        while self._offset < len(result) and self._frames < self.max_frames:
+            frame, end, _ = protocol.next_frame(result, self._offset)
+            if frame is None:
+                return
+            self._offset, self._frames = end, self._frames + 1
+            name, event = str(frame.header.get("case", "")), frame.header.get("event")
+            if event == "start" and name in self.budgets and name not in self._started:
+                self._started.add(name)
+                self.current, self.limit = name, self.budgets[name]
+            elif event == "result" and name == self.current:
+                self.usage[name] = self.used()
+                self.current = None
+                self._since = (self.meter.seconds() if self.meter else 0.0, time.monotonic())
+
+    def used(self) -> tuple[float, float]:
+        cpu = self.meter.seconds() if self.meter else 0.0
+        return round(cpu - self._since[0], 3), round(time.monotonic() - self._since[1], 3)
+
+    def over(self) -> str | None:
+        """"cpu" or "wall" when the running case (or the start-up) is past one of its limits."""
+        cpu, wall = self.used()
+        if cpu > self.limit.cpu_s:
+            return "cpu"
+        busy = self.limit.busy_wall_s
+        if wall > self.limit.wall_s and (busy is None or cpu < IDLE_SHARE * wall or wall > busy):
+            return "wall"
+        return None
+
+    def wait_s(self) -> float:
+        wall = time.monotonic() - self._since[1]
+        return max(0.0, min(POLL_S, (self.limit.busy_wall_s or self.limit.wall_s) - wall))
+
+    def fill(self, records: dict[str, CaseRecord], ended: str) -> None:
+        """Puts the measured figures on the records; the case that was running when the run ended gets its end."""
+        for name, record in records.items():
+            if name in self.usage:
+                record.cpu_s, record.wall_s = self.usage[name]
+        if self.current in records and self.current not in self.usage:
+            record = records[self.current]
+            record.cpu_s, record.wall_s = self.final
+            record.killed_by = {"cpu": "cpu", "timeout": "wall"}.get(ended, "")
+
+    def stop(self) -> None:
+        self.final = self.used()
 
 
 @dataclass
@@ -100,13 +254,15 @@ class TaskRun:
 
 def run_task(
     task_dir: Path, script: str, package_dir: Path, package_name: str, limits: Limits, workdir: Path,
-    isolation: Isolation,
+    isolation: Isolation, clock: CaseClock | None = None,
 ) -> TaskRun:  # fmt: skip
     """Runs `python -I -B <task>/<script> <task> <fd>` in the sandbox under `limits`.
 
     `task_dir` holds the script, its task.json and inputs; the workspace path is added to
-    task.json here. Shared by the case runner and the notebook runner.
+    task.json here. Shared by the case runner and the notebook runner. Without a per-case
+    `clock` the whole run gets the limits' CPU time and wall clock.
     """
+    clock = clock or CaseClock({}, first=fixed_time(limits))
     task_root, work_root = (TASK_MOUNT, WORK_MOUNT) if isolation.kind == "bwrap" else (str(task_dir), None)
     read_fd, write_fd = os.pipe()
     argv = [sys.executable, "-I", "-B", f"{task_root}/{script}", task_root, str(write_fd)]
@@ -128,7 +284,8 @@ def run_task(
         stderr=subprocess.PIPE, env=env, cwd=cwd, pass_fds=(write_fd,), start_new_session=True,
     )  # fmt: skip
     os.close(write_fd)
-    streams, ended, returncode = _collect(proc, read_fd, limits, started + limits.timeout_s)
+    clock.begin(CpuMeter(cgroup, proc))
+    streams, ended, returncode = _collect(proc, read_fd, limits, clock)
     if cgroup:
         cgroup.kill_all()
         if cgroup.oom_kills() > oom_before and ended == "finished":
@@ -169,8 +326,8 @@ def _fallback_workspace(workdir: Path, package_dir: Path, package_name: str) -> 
     return work
 
 
-def _collect(proc: subprocess.Popen, result_fd: int, limits: Limits, deadline: float) -> tuple[dict, str, int]:
-    """Reads stdout, stderr and the result pipe until the child exits, the deadline, or a byte cap.
+def _collect(proc: subprocess.Popen, result_fd: int, limits: Limits, clock: CaseClock) -> tuple[dict, str, int]:
+    """Reads stdout, stderr and the result pipe until the child exits, a case's limit, or a byte cap.
 
     Once the main process has exited, leftovers get a short grace to drain; a daemon holding the
     pipes open cannot keep the run alive.
@@ -185,15 +342,20 @@ def _collect(proc: subprocess.Popen, result_fd: int, limits: Limits, deadline: f
     keep = {"stdout": limits.stdout_kb * 1024, "stderr": limits.stdout_kb * 1024, "result": limits.output_mb * MiB}
     ended = "finished"
     returncode: int | None = None
+    grace_end, next_check = math.inf, 0.0
     try:
         while selector.get_map():
             if returncode is None and (returncode := proc.poll()) is not None:
-                deadline = min(deadline, time.monotonic() + EXIT_GRACE_S)
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                ended = "timeout" if returncode is None else "finished"
+                grace_end = time.monotonic() + EXIT_GRACE_S
+            if returncode is None and time.monotonic() >= next_check:  # not per chunk: a flood stays cheap
+                next_check = time.monotonic() + POLL_S / 2
+                if over := clock.over():
+                    ended = "cpu" if over == "cpu" else "timeout"
+                    break
+            if time.monotonic() >= grace_end:
                 break
-            for key, _ in selector.select(timeout=min(remaining, 0.5)):
+            wait = clock.wait_s() if returncode is None else min(POLL_S, grace_end - time.monotonic())
+            for key, _ in selector.select(timeout=max(wait, 0.001)):
                 chunk = os.read(key.fileobj.fileno(), 1 << 16)
                 if not chunk:
                     selector.unregister(key.fileobj)
@@ -202,14 +364,18 @@ def _collect(proc: subprocess.Popen, result_fd: int, limits: Limits, deadline: f
                 sizes[name] += len(chunk)
                 if len(streams[name]) < keep[name]:
                     streams[name] += chunk[: keep[name] - len(streams[name])]
+                if name == "result":
+                    clock.scan(streams["result"])
             if sizes["result"] > keep["result"] or sizes["stdout"] + sizes["stderr"] > limits.output_mb * MiB:
                 ended = "output"
                 break
-        if returncode is None and ended == "finished":
-            returncode = proc.wait(timeout=max(0.0, deadline - time.monotonic()) + EXIT_GRACE_S)
-    except subprocess.TimeoutExpired:
-        ended = "timeout"
+        while ended == "finished" and returncode is None and (returncode := proc.poll()) is None:
+            if over := clock.over():  # the pipes are closed but the child still runs
+                ended = "cpu" if over == "cpu" else "timeout"
+                break
+            time.sleep(max(clock.wait_s(), 0.001))
     finally:
+        clock.stop()
         _kill(proc)
         selector.close()
         result_file.close()
