@@ -220,6 +220,7 @@ class Assignment:
     notebook: dict[str, Any] = field(default_factory=dict)  # the [notebook] table (notebook_run.py reads it)
     visibility: Visibility = Visibility()
     time_policy: TimePolicy | None = None  # [time_limits]; None: the fixed [limits] apply
+    release_given: tuple[str, ...] = ()  # [release] given: earlier solutions shipped whole as given code
 
     def case_policy(self, case: Case) -> TimePolicy | None:
         return self.time_policy.with_overrides(**case.time_limits) if self.time_policy else None
@@ -285,6 +286,7 @@ def _build(raw: dict[str, Any], root: Path) -> Assignment:
         release_zip=meta.get("release_zip", f"{meta['id']}_student.zip"),
         release_files=tuple(raw.get("release", {}).get("files", ())),
         release_notebooks=tuple(raw.get("release", {}).get("notebooks", ())),
+        release_given=tuple(raw.get("release", {}).get("given", ())),
         files=tuple(_file_spec(f) for f in raw.get("files", ())),
         questions=tuple(_question(q) for q in raw.get("questions", ())),
         manual=tuple(ManualItem(m["id"], m["title"], float(m.get("points", 0))) for m in raw.get("manual", ())),

@@ -164,6 +164,9 @@ def _grade_questions(
         for index, q in enumerate(assignment.questions)
         if not options.only or q.id in options.only
     ]
+    # A question whose every case is skipped (--no-training on a training-only question) is left
+    # out, as `only` leaves it out: it has no verdict to report.
+    plans = [plan for plan in plans if plan[2]]
     groups = [
         (index, q, [c for c in cases if c.group == group])
         for index, q, cases in plans

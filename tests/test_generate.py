@@ -55,6 +55,7 @@ class FakeAssignment:
     release_files: tuple[str, ...]
     release_notebooks: tuple[str, ...]
     release_zip: str
+    release_given: tuple[str, ...] = ()
 
 
 @pytest.fixture
@@ -407,3 +408,32 @@ def test_public_expected_tolerates_last_bit_differences_but_not_real_ones(hw5) -
     assert same_public_data(committed, _perturbed_public_data(hw5, 1e-15), hw5)
     assert not same_public_data(committed, _perturbed_public_data(hw5, 1e-7), hw5)
     assert not same_public_data(committed, b"not a zip", hw5)
+
+
+def test_symlinked_given_code_is_released_as_the_file_it_names(fake: FakeAssignment) -> None:
+    """One source of truth: a homework's reference may link given code from another's."""
+    shared = fake.repo_root / "other_reference"
+    shared.mkdir()
+    (shared / "helper.py").write_text("SHARED = 1\n")
+    (fake.reference_dir / "pkg" / "shared.py").symlink_to("../../other_reference/helper.py")
+    rendered = render_template(replace(fake, release_files=(*fake.release_files, "pkg/shared.py")))
+    assert rendered.files["pkg/shared.py"] == b"SHARED = 1\n"
+    zip_path = build_release_zip(replace(fake, release_files=("pkg/shared.py",)), fake.repo_root / "dist")
+    with zipfile.ZipFile(zip_path) as archive:
+        assert archive.read("hw0/pkg/shared.py") == b"SHARED = 1\n"
+
+
+def test_a_symlink_leaving_the_repository_is_refused(fake: FakeAssignment, tmp_path_factory) -> None:
+    outside = tmp_path_factory.mktemp("elsewhere") / "secret.py"
+    outside.write_text("KEY = 1\n")
+    (fake.reference_dir / "pkg" / "leak.py").symlink_to(outside)
+    with pytest.raises(AuthoringError, match="outside the reference folder"):
+        render_template(replace(fake, release_files=("pkg/leak.py",)))
+
+
+def test_given_files_ship_their_solution_without_markers(fake: FakeAssignment) -> None:
+    rendered = render_template(replace(fake, release_given=("pkg/core.py",)))
+    text = rendered.files["pkg/core.py"].decode()
+    assert "x * 1234567" in text and START_BANNER not in text and END_BANNER not in text
+    assert not any(stub.startswith("pkg/core.py") for stub in rendered.stubs)
+    assert any(stub.startswith("HW.ipynb") for stub in rendered.stubs)  # the rest is stripped as before

@@ -36,6 +36,7 @@ class ReleaseSpec(Protocol):
     release_files: tuple[str, ...]
     release_notebooks: tuple[str, ...]
     release_zip: str
+    release_given: tuple[str, ...]  # patterns of release_files shipped with their solutions (markers removed)
 
 
 @dataclass(frozen=True)
@@ -60,10 +61,11 @@ class GenerateReport:
 def _release_sources(spec: ReleaseSpec) -> list[str]:
     """The reference files to release (posix paths relative to reference_dir), sorted."""
     root = spec.reference_dir.resolve()
+    repo = spec.repo_root.resolve()
     found: set[str] = set()
     for pattern in (*spec.release_files, *spec.release_notebooks):
         matches = [
-            path.resolve()
+            path
             for path in root.glob(pattern)
             if path.is_file() and "__pycache__" not in path.parts
         ]
@@ -72,7 +74,9 @@ def _release_sources(spec: ReleaseSpec) -> list[str]:
                 spec.reference_dir / pattern, None, "release entry matches no file"
             )
         for path in matches:
-            if not path.is_relative_to(root):
+            # A symlink may share given code with another homework's reference (one source of
+            # truth); it is released as the file it names, under its own path.
+            if not path.is_relative_to(root) or not path.resolve().is_relative_to(repo):
                 raise AuthoringError(
                     pattern, None, "release entry points outside the reference folder"
                 )
@@ -87,8 +91,18 @@ def _decode(data: bytes, rel: str) -> str:
         raise AuthoringError(rel, None, f"not UTF-8 text: {error}") from None
 
 
-def _render_file(rel: str, data: bytes) -> tuple[bytes, list[str]]:
+def _given_text(rel: str, data: bytes) -> bytes:
+    """A file released whole: an earlier homework's solution that this one gives (markers removed)."""
+    text = _decode(data, rel)
+    marker_lines = {line for region in scan(text, rel) for line in (region.start, region.end)}
+    lines = text.split("\n")
+    return "\n".join(line for n, line in enumerate(lines, 1) if n not in marker_lines).encode("utf-8")
+
+
+def _render_file(rel: str, data: bytes, given: bool = False) -> tuple[bytes, list[str]]:
     """The student version of one reference file, and a description of each stub in it."""
+    if given:
+        return _given_text(rel, data), []
     if rel.endswith(".py"):
         stripped = strip_python(_decode(data, rel), rel)
         stubs = [f"{rel}:{region.start} {region.qualname}" for region in stripped.regions]
@@ -148,7 +162,8 @@ def render_template(spec: ReleaseSpec) -> Rendered:
     stubs: list[str] = []
     sources = _release_sources(spec)
     for rel in sources:
-        files[rel], file_stubs = _render_file(rel, (spec.reference_dir / rel).read_bytes())
+        is_given = any(fnmatch.fnmatch(rel, pattern) for pattern in spec.release_given)
+        files[rel], file_stubs = _render_file(rel, (spec.reference_dir / rel).read_bytes(), is_given)
         stubs += file_stubs
     if README in files:
         raise AuthoringError(

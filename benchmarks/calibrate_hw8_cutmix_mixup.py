@@ -1,0 +1,84 @@
+"""Calibrates HW8's experiment targets (Q8): the reference over np.random seeds and BLAS threads.
+
+For each seed (0-9 and the graded case's own) and 1 and 2 BLAS threads, the reference trains the
+three methods exactly as the sandbox does (driver.experiment, the reference package standing in for
+the student's) and the judge's measurements are taken: held-out accuracy per method (the reference
+forward pass on the validation images) and the final training loss (mean of the last `tail`
+iterations). Prints a markdown table and the worst run per method; appends JSON lines to
+benchmarks/calibration-hw8_cutmix_mixup-runs.jsonl.
+
+Usage (from the repository root): PYTHONPATH=. python benchmarks/calibrate_hw8_cutmix_mixup.py [--seeds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from autograder.assignment import load_assignment
+
+ROOT = Path(__file__).resolve().parents[1]
+RUNS = ROOT / "benchmarks" / "calibration-hw8_cutmix_mixup-runs.jsonl"
+
+
+def measure(checks, driver, case, seed: int, threads: int) -> dict:
+    params = {**case.params, "seed": seed}
+    data = checks._data("embedded", params["num_train"])
+    start = time.perf_counter()
+    with threadpool_limits(threads), checks._own_reference():
+        sys.path.insert(0, str(checks.REFERENCE))  # the driver imports `intro2ai`: HW8's reference here
+        try:
+            outputs = driver.experiment({"X_train": data["X_train"], "y_train": data["y_train"]}, params)
+        finally:
+            sys.path.remove(str(checks.REFERENCE))
+    seconds = time.perf_counter() - start
+    row = {"seed": seed, "threads": threads, "seconds": round(seconds, 2)}
+    tail = max(1, int(len(outputs["none_loss_history"]) * params["tail"]))
+    for method in checks.METHODS:
+        trained = {k[len(method) + 1:]: v for k, v in outputs.items()
+                   if k.startswith(method + "_") and not k.endswith("loss_history")}  # fmt: skip
+        row[f"{method}_val"] = checks._accuracy(trained, params, data["X_val"], data["y_val"])
+        row[f"{method}_loss"] = float(outputs[f"{method}_loss_history"][-tail:].mean())
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seeds", type=int, default=10)
+    args = parser.parse_args()
+    hw8 = load_assignment("hw8_cutmix_mixup")
+    checks = hw8.checks()
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_hw8_driver", hw8.driver_path)
+    driver = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(driver)
+    case = hw8.question("Q8").cases[0]
+    seeds = sorted({*range(args.seeds), case.params["seed"]})
+    rows = []
+    print("| seed | BLAS threads | none val | cutmix val | mixup val | none loss | cutmix loss | mixup loss | s |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    with RUNS.open("a", encoding="utf-8") as log:
+        for seed in seeds:
+            for threads in (1, 2):
+                row = measure(checks, driver, case, seed, threads)
+                rows.append(row)
+                log.write(json.dumps(row) + "\n")
+                print(f"| {seed} | {threads} | {row['none_val']:.3f} | {row['cutmix_val']:.3f} | {row['mixup_val']:.3f} | "
+                      f"{row['none_loss']:.3f} | {row['cutmix_loss']:.3f} | {row['mixup_loss']:.3f} | {row['seconds']} |",
+                      flush=True)  # fmt: skip
+    for method in checks.METHODS:
+        values = np.array([r[f"{method}_val"] for r in rows])
+        print(f"{method}: val accuracy worst {values.min():.3f}, mean {values.mean():.3f}, best {values.max():.3f}")
+    gaps = np.array([min(r["cutmix_loss"], r["mixup_loss"]) - r["none_loss"] for r in rows])
+    print(f"augmented final loss minus baseline's: smallest {gaps.min():.3f} over {len(rows)} runs")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+../../../intro2ai/classifiers/__init__.py
