@@ -26,7 +26,7 @@ python3 -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 # The compiled kernels (Cython 3: im2col/col2im and the pool gradient, the one-pass Adam step) for
 # the reference and for the template the sandbox grades with; fast_layers.py and optim.py fall
 # back to pure numpy where they are not built.
-for package in reference/intro2ai student_template/*/intro2ai; do
+for package in reference/intro2ai reference/*/intro2ai student_template/*/intro2ai; do
   if [ -f "$package/setup.py" ]; then
     (cd "$package" && python3 setup.py -q build_ext --inplace >/dev/null 2>&1) \
       || echo "note: could not build the compiled kernels in $package (the numpy paths will be used)" >&2
