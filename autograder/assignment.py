@@ -8,14 +8,17 @@ brings is `checks.py` (parent side: probe inputs, reference outputs, custom judg
 from __future__ import annotations
 
 import datetime as dt
+import fnmatch
+import importlib.abc
 import importlib.util
+import os
 import sys
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path, PurePosixPath
 from types import ModuleType
 from typing import Any
-
-from autograder.intake import FileSpec
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -24,10 +27,42 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENTS_DIR = REPO_ROOT / "assignments"
+MANIFEST_NAME = "MANIFEST.json"  # a packed zip's record: assignment id, version, file digests (`grade pack`)
 
 
 class AssignmentError(Exception):
     """The declaration is wrong: names the file and what to fix."""
+
+
+_KINDS = ("python", "notebook")
+
+
+@dataclass(frozen=True)
+class FileSpec:
+    """One file a student submits, as declared in assignment.toml `[[files]]`."""
+
+    name: str
+    dest: str
+    kind: str = "python"
+    required: bool = True
+    aliases: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        dest = PurePosixPath(self.dest)
+        if self.kind not in _KINDS:
+            raise ValueError(f"file {self.name!r}: kind must be one of {_KINDS}, not {self.kind!r}")
+        if not dest.parts or dest.is_absolute() or ".." in dest.parts or "\\" in self.dest:
+            raise ValueError(
+                f"file {self.name!r}: dest must be a relative path inside the workspace, not {self.dest!r}"
+            )
+
+    def rank(self, basename: str) -> int | None:
+        """0 for the exact name, 1 for an alias, None otherwise: the exact name wins over a glob."""
+        if basename == self.name:
+            return 0
+        if any(fnmatch.fnmatchcase(basename, alias) for alias in self.aliases):
+            return 1
+        return None
 
 
 @dataclass(frozen=True)
@@ -116,6 +151,7 @@ class Case:
     timeout_hint: str = ""
     time_limits: dict[str, float] = field(default_factory=dict)  # TimePolicy overrides for this case
     second_chance: SecondChance | None = None
+    target: str = ""  # the name of the [data.targets] threshold its judge uses
 
 
 @dataclass(frozen=True)
@@ -143,12 +179,51 @@ class ManualItem:
 
 
 @dataclass(frozen=True)
-class DataTarget:
-    """Accuracy thresholds calibrated for one data set, and how they were measured."""
+class Targets:
+    """Named thresholds calibrated for one data set (`[data.targets.<set>]`), and how they were measured.
 
-    train_accuracy: float
-    overfit_accuracy: float
-    source: str
+    A case names the one its judge uses (`target = "..."`); checks read `context.targets[case.target]`.
+    """
+
+    values: dict[str, float]
+    source: str = ""
+
+    def __getitem__(self, name: str) -> float:
+        return self.values[name]
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """The `[data]` table: where training data comes from and the targets calibrated on each set.
+
+    `env` is the environment variable that picks a source when `--data` is not given (the same
+    variable the course package reads); `sources` names and describes each source students and
+    staff may pick; `targets` are keyed by the label the checks' `describe_data` gives a source.
+    """
+
+    default: str = ""
+    env: str = ""
+    sources: dict[str, str] = field(default_factory=dict)
+    targets: dict[str, Targets] = field(default_factory=dict)
+
+    def pick(self, given: str | None) -> str | None:
+        """The source asked for: `given` (`--data`), else the `env` variable; None means `default`."""
+        return given or (os.environ.get(self.env) if self.env else None) or None
+
+    def with_target(self, name: str, value: float) -> DataSpec:
+        """The same with one target set to `value` on every data set (tests, calibration)."""
+        targets = {k: Targets({**t.values, name: value}, t.source) for k, t in self.targets.items()}
+        return replace(self, targets=targets)
+
+
+@dataclass(frozen=True)
+class Hints:
+    """`[hints]`: assignment-specific advice the engine adds to a classic error's explanation.
+
+    `shape`: after "Array shapes do not match" (e.g. the output-size formula of a convolution).
+    """
+
+    shape: str = ""
 
 
 LEVELS = ("visible", "after_due_date", "after_published", "hidden")  # Gradescope's visibility levels
@@ -215,9 +290,11 @@ class Assignment:
     questions: tuple[Question, ...]
     manual: tuple[ManualItem, ...]
     limits: Limits
-    data_default: str
-    data_targets: dict[str, DataTarget]
+    data: DataSpec = DataSpec()
+    training_groups: tuple[str, ...] = ()  # [training] groups: what --no-training leaves out
     notebook: dict[str, Any] = field(default_factory=dict)  # the [notebook] table (notebook_run.py reads it)
+    curves: dict[str, str] = field(default_factory=dict)  # [report.curves]: a case extra -> its plot's label
+    hints: Hints = Hints()
     visibility: Visibility = Visibility()
     time_policy: TimePolicy | None = None  # [time_limits]; None: the fixed [limits] apply
     release_given: tuple[str, ...] = ()  # [release] given: earlier solutions shipped whole as given code
@@ -241,16 +318,73 @@ class Assignment:
         raise KeyError(qid)
 
     def checks(self) -> ModuleType:
-        """The parent-side checks module (trusted code), imported once per process."""
-        return _import_file(f"_assignment_checks_{self.id}", self.root / "checks.py")
+        """The parent-side checks module (trusted code), imported once per process.
+
+        Its `import <package>` statements reach this assignment's reference package (several
+        assignments name their package alike), through `own_package`.
+        """
+        name = f"_assignment_checks_{self.id}"
+        if name not in sys.modules:
+            with own_package(self.package, path=self.reference_dir):
+                _import_file(name, self.root / "checks.py")
+        return sys.modules[name]
+
+
+@dataclass(frozen=True)
+class NotebookSettings:
+    """The assignment's `[notebook]` table: its data and environment, time budget, output caps, the auto item.
+
+    `env` holds the variables the run sets for the course package (e.g. which data set, how many
+    training images); `data` names that data set in the result.
+    """
+
+    file: FileSpec
+    template: Path
+    auto: str | None = None  # the [[manual]] item scored by "ran cleanly"
+    data: str = ""
+    env: dict[str, str] = field(default_factory=dict)
+    cell_timeout_s: int = 120
+    total_timeout_s: int = 600
+    startup_timeout_s: int = 60
+    cell_output_kb: int = 1024
+    notebook_mb: int = 16
+    limits: dict[str, Any] = field(default_factory=dict)
+
+
+def notebook_settings(assignment: Assignment) -> NotebookSettings | None:
+    """The settings for the assignment's notebook file, or None when it declares none."""
+    spec = next((f for f in assignment.files if f.kind == "notebook"), None)
+    if spec is None:
+        return None
+    path = assignment.root / "assignment.toml"
+    raw = assignment.notebook
+    known = {f.name for f in fields(NotebookSettings)} - {"file", "template"}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise AssignmentError(f"{path}: unknown [notebook] keys {unknown} (known: {sorted(known)})")
+    settings = NotebookSettings(spec, assignment.template_dir / spec.dest, **raw)
+    if settings.auto and settings.auto not in {m.id for m in assignment.manual}:
+        raise AssignmentError(f"{path}: [notebook] auto = {settings.auto!r} names no [[manual]] item")
+    return settings
 
 
 def available_assignments(base: Path = ASSIGNMENTS_DIR) -> list[str]:
+    """The assignments discovered: every `assignments/<id>/assignment.toml`."""
     return sorted(p.parent.name for p in base.glob("*/assignment.toml"))
 
 
-def load_assignment(name_or_path: str | Path, base: Path = ASSIGNMENTS_DIR) -> Assignment:
-    """Load by id (`hw5_cnn`) or by a folder/file path holding `assignment.toml`."""
+def default_assignment(base: Path = ASSIGNMENTS_DIR) -> str | None:
+    """The one assignment when only one is discovered; None when there are several (name one)."""
+    known = available_assignments(base)
+    return known[0] if len(known) == 1 else None
+
+
+def load_assignment(name_or_path: str | Path, base: Path = ASSIGNMENTS_DIR, validate: bool = True) -> Assignment:
+    """Load by id (`hw5_cnn`) or by a folder/file path holding `assignment.toml`.
+
+    Every name the declaration refers to is checked here (`validation.py`), so that a typo is
+    an AssignmentError naming the file and key, never a failed case charged to a student.
+    """
     path = Path(name_or_path)
     if path.is_dir():
         path = path / "assignment.toml"
@@ -264,9 +398,14 @@ def load_assignment(name_or_path: str | Path, base: Path = ASSIGNMENTS_DIR) -> A
     except tomllib.TOMLDecodeError as exc:
         raise AssignmentError(f"{path}: {exc}") from exc
     try:
-        return _build(raw, path.parent.resolve())
+        assignment = _build(raw, path.parent.resolve())
     except (KeyError, TypeError, ValueError) as exc:
         raise AssignmentError(f"{path}: bad or missing entry {exc}") from exc
+    if validate:
+        from autograder.validation import check  # the declaration's own step, built on these types
+
+        check(assignment)
+    return assignment
 
 
 def _build(raw: dict[str, Any], root: Path) -> Assignment:
@@ -291,15 +430,22 @@ def _build(raw: dict[str, Any], root: Path) -> Assignment:
         questions=tuple(_question(q) for q in raw.get("questions", ())),
         manual=tuple(ManualItem(m["id"], m["title"], float(m.get("points", 0))) for m in raw.get("manual", ())),
         limits=limits,
-        data_default=data.get("default", "embedded"),
-        data_targets={
-            name: DataTarget(float(t["train_accuracy"]), float(t["overfit_accuracy"]), t.get("source", ""))
-            for name, t in data.get("targets", {}).items()
-        },
+        data=_data_spec(data),
+        training_groups=tuple(raw.get("training", {}).get("groups", ())),
         notebook=dict(raw.get("notebook", {})),
+        curves=dict(raw.get("report", {}).get("curves", {})),
+        hints=Hints(**raw.get("hints", {})),
         visibility=Visibility(**raw.get("visibility", {})),
         time_policy=TimePolicy().with_overrides(**raw["time_limits"]) if "time_limits" in raw else None,
     )
+
+
+def _data_spec(raw: dict[str, Any]) -> DataSpec:
+    targets = {
+        name: Targets({k: float(v) for k, v in table.items() if k != "source"}, table.get("source", ""))
+        for name, table in raw.get("targets", {}).items()
+    }
+    return DataSpec(raw.get("default", ""), raw.get("env", ""), dict(raw.get("sources", {})), targets)
 
 
 def _file_spec(raw: dict[str, Any]) -> FileSpec:
@@ -310,7 +456,7 @@ def _file_spec(raw: dict[str, Any]) -> FileSpec:
     )
 
 
-_CASE_KEYS = ("task", "probe", "expect", "judge", "threshold", "limits", "time_limits", "second_chance")
+_CASE_KEYS = ("task", "probe", "expect", "judge", "threshold", "limits", "time_limits", "second_chance", "target")
 
 
 def _question(raw: dict[str, Any]) -> Question:
@@ -349,7 +495,34 @@ def make_case(raw: dict[str, Any], defaults: dict[str, Any], qid: str, hidden: b
         timeout_hint=merged.get("timeout_hint", ""),
         time_limits=dict(merged.get("time_limits", {})),
         second_chance=SecondChance(retry["task"], retry["builds_with"]) if retry else None,
+        target=merged.get("target", ""),
     )
+
+
+@contextmanager
+def own_package(package: str, path: Path | None = None,
+                finder: importlib.abc.MetaPathFinder | None = None) -> Iterator[None]:  # fmt: skip
+    """While active, `import <package>...` resolves in `path` (or through `finder`) only; sys.modules is put back after.
+
+    The one way checks modules reach a reference package: the grader imports the checks of
+    several assignments whose packages share a name, and `grade check` answers the imports with
+    placeholders. Modules imported inside keep working after: they hold their own references.
+    """
+    ours = lambda name: name == package or name.startswith(package + ".")  # noqa: E731
+    saved = {name: module for name, module in sys.modules.items() if ours(name)}
+    for name in saved:
+        del sys.modules[name]
+    hooks = [(sys.path, str(path))] if path is not None else [(sys.meta_path, finder)]
+    for where, hook in hooks:
+        where.insert(0, hook)
+    try:
+        yield
+    finally:
+        for where, hook in hooks:
+            where.remove(hook)
+        for name in [name for name in sys.modules if ours(name)]:
+            del sys.modules[name]
+        sys.modules.update(saved)
 
 
 def _import_file(module_name: str, path: Path) -> ModuleType:

@@ -13,11 +13,16 @@ from pathlib import Path
 
 import click
 
-from autograder.assignment import AssignmentError, Limits, available_assignments, load_assignment
+from autograder.assignment import (
+    AssignmentError,
+    Limits,
+    available_assignments,
+    default_assignment,
+    load_assignment,
+)
 from autograder.lti import DEFAULT_KEY_DIR
 
 EXIT_OK, EXIT_UNGRADABLE, EXIT_INTERNAL = 0, 3, 4
-DEFAULT_ASSIGNMENT = "hw5_cnn"
 AUDIT_TARGET = 0.95  # share of non-equivalent mutants an assignment's checks must kill
 
 
@@ -41,7 +46,7 @@ def main(ctx: click.Context, config_path: Path | None) -> None:
 
     \b
     Typical use:
-      grade submit.zip                      grade one student's zip (HW5 by default)
+      grade submit.zip                      grade one student's zip (the assignment its manifest names)
       grade submit.zip --json result.json   ... and keep the full result
       grade generate                        rebuild student_template/ from reference/
       grade demo                            build the reference zip and grade it end to end
@@ -65,16 +70,34 @@ def main(ctx: click.Context, config_path: Path | None) -> None:
 WEAKER_ISOLATION_COMMANDS = ("zip", "demo", "batch", "doctor", "gradescope-bundle")
 
 
-def _assignment(name: str):
+def _assignment(name: str | None, submission: Path | None = None):
+    """The assignment named by -a, else by the zip's manifest (`grade pack` writes it), else the only one."""
+    from autograder.intake import manifest_assignment
+
+    name = name or (manifest_assignment(submission) if submission else None) or default_assignment()
+    if name is None:
+        raise click.ClickException(f"several assignments ({', '.join(available_assignments())}): "
+                                   "name one with -a/--assignment")  # fmt: skip
     try:
         return load_assignment(name)
     except AssignmentError as exc:
         raise click.BadParameter(str(exc), param_hint="--assignment") from exc
 
 
+def _data_source(assignment, data: str | None) -> str | None:
+    """`--data`, else the assignment's `[data] env` variable, else None (the assignment's default)."""
+    return assignment.data.pick(data)
+
+
+def _skipped(assignment, no_training: bool) -> tuple[str, ...]:
+    """The groups `--no-training` leaves out: the assignment's `[training] groups`."""
+    return assignment.training_groups if no_training else ()
+
+
 assignment_option = click.option(
-    "-a", "--assignment", "assignment_name", default=DEFAULT_ASSIGNMENT, show_default=True,
-    help=f"Assignment id under assignments/ (known: {', '.join(available_assignments()) or 'none'}).",
+    "-a", "--assignment", "assignment_name", default=None,
+    help=f"Assignment id under assignments/ (known: {', '.join(available_assignments()) or 'none'}); default: "
+         "the only one, or for a zip the one its manifest names.",
 )  # fmt: skip
 allow_weaker_option = click.option(
     "--allow-weaker-isolation/--require-bubblewrap", "allow_weaker_isolation", default=False, show_default=True,
@@ -83,10 +106,12 @@ allow_weaker_option = click.option(
          "Config file: [sandbox] allow_weaker_isolation = true.",
 )  # fmt: skip
 data_option = click.option(
-    "--data", envvar="INTRO2AI_DATA", default=None, metavar="SOURCE",
-    help="Training data: 'embedded' (default, made by the project), 'cifar10' (folder in "
-         "INTRO2AI_CIFAR_DIR) or a path to a cifar-10-batches-py folder. Env: INTRO2AI_DATA.",
+    "--data", default=None, metavar="SOURCE",
+    help="Training data: one of the assignment's [data] sources (`grade validate -a ID` lists them) or a path; "
+         "default: its [data] env variable when set, else its [data] default.",
 )  # fmt: skip
+no_training_option = click.option(
+    "--no-training", is_flag=True, help="Leave out the assignment's training groups ([training] groups: minutes each).")
 
 
 @main.command("zip")
@@ -95,7 +120,7 @@ data_option = click.option(
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path), help="Write the result document here.")
 @click.option("--seed", type=int, default=None, help="Seed for hidden cases (recorded; reuse it to regrade exactly).")
 @data_option
-@click.option("--no-training", is_flag=True, help="Leave out the 1-epoch training target (fast checks only).")
+@no_training_option
 @click.option("-q", "--question", "only", multiple=True, help="Grade only these question ids (repeatable).")
 @click.option("--student", default=None, help="Student id to record in the result.")
 @click.option("--artifacts", "artifacts_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -115,9 +140,10 @@ def grade_zip_command(submission, assignment_name, json_path, seed, data, no_tra
     from autograder.grade import GradeOptions, grade_zip
     from autograder.reports.terminal import render_result
 
-    assignment = _assignment(assignment_name)
+    assignment = _assignment(assignment_name, submission)
     _preflight_or_exit(assignment.limits, allow_weaker_isolation)
-    options = GradeOptions(seed=seed, data=data, only=tuple(only), skip_groups=("train",) if no_training else (),
+    options = GradeOptions(seed=seed, data=_data_source(assignment, data), only=tuple(only),
+                           skip_groups=_skipped(assignment, no_training),
                            parallel=2, student=student, progress=_progress_printer(), artifacts_dir=artifacts_dir,
                            run_notebook=not no_notebook, allow_weaker_isolation=allow_weaker_isolation)  # fmt: skip
     result = _guarded(lambda: grade_zip(submission, assignment, options))
@@ -191,7 +217,7 @@ def pack_command(working_copy, assignment_name, output, without_notebook) -> Non
 @main.command("demo")
 @assignment_option
 @data_option
-@click.option("--no-training", is_flag=True, help="Leave out the training target.")
+@no_training_option
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=Path("grader-work"),
               show_default=True, help="Where the demo writes the zip and the result.")  # fmt: skip
 @allow_weaker_option
@@ -202,10 +228,11 @@ def demo_command(assignment_name, data, no_training, workdir, allow_weaker_isola
     from autograder.reports.terminal import render_result
 
     assignment = _assignment(assignment_name)
+    data = _data_source(assignment, data)
     _preflight_or_exit(assignment.limits, allow_weaker_isolation)
     zip_path = pack(assignment, assignment.reference_dir, workdir / "reference_submit.zip", unrun_notebook=True).path
-    click.echo(f"packed the reference solution into {zip_path}; grading it (data: {data or assignment.data_default}) ...")
-    options = GradeOptions(data=data, skip_groups=("train",) if no_training else (), parallel=2,
+    click.echo(f"packed the reference solution into {zip_path}; grading it (data: {data or assignment.data.default}) ...")
+    options = GradeOptions(data=data, skip_groups=_skipped(assignment, no_training), parallel=2,
                            progress=_progress_printer(), artifacts_dir=workdir / "artifacts",
                            allow_weaker_isolation=allow_weaker_isolation)  # fmt: skip
     result = _guarded(lambda: grade_zip(zip_path, assignment, options))
@@ -246,10 +273,40 @@ def generate_command(assignment_name, check, zip_dir) -> None:
         raise click.ClickException(str(exc)) from exc
 
 
+@main.command("validate")
+@assignment_option
+def validate_command(assignment_name) -> None:
+    """Check the assignment's declaration: every name its assignment.toml refers to (files, probes,
+    expects, judges, driver tasks, generators, groups, data targets, notebook settings) exists.
+
+    One line per problem, naming the file and the key; exit 1 when there is any. `grade generate`
+    and every grading command run the same checks when they load the assignment.
+    """
+    from autograder.validation import problems
+
+    name = assignment_name or default_assignment()
+    if name is None:
+        raise click.ClickException(f"several assignments ({', '.join(available_assignments())}): "
+                                   "name one with -a/--assignment")  # fmt: skip
+    try:
+        assignment = load_assignment(name, validate=False)
+    except AssignmentError as exc:
+        raise click.ClickException(str(exc)) from exc
+    found = problems(assignment)
+    for line in found:
+        click.echo(line, err=True)
+    if found:
+        raise click.ClickException(f"{len(found)} problem(s) in {assignment.root / 'assignment.toml'}")
+    cases = sum(len(q.cases) for q in assignment.questions)
+    sources = ", ".join(assignment.data.sources) or "none declared"
+    click.echo(f"{assignment.id}: ok ({len(assignment.questions)} questions, {cases} public cases; data sources: "
+               f"{sources}; training groups: {', '.join(assignment.training_groups) or 'none'})")
+
+
 @main.command("calibrate-limits")
 @assignment_option
 @data_option
-@click.option("--no-training", is_flag=True, help="Leave out the training target (its epoch takes minutes).")
+@no_training_option
 @click.option("--force", is_flag=True, help="Measure every group again, even if this machine has figures.")
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), envvar="AUTOGRADER_CACHE_DIR",
               default=None, help="Where the figures live (default: the user's cache folder). Env: AUTOGRADER_CACHE_DIR.")
@@ -266,7 +323,8 @@ def calibrate_limits_command(assignment_name, data, no_training, force, cache_di
     from autograder.grade import GradeOptions, calibrate_limits
 
     assignment = _assignment(assignment_name)
-    options = GradeOptions(data=data, skip_groups=("train",) if no_training else (), progress=_progress_printer(),
+    options = GradeOptions(data=_data_source(assignment, data), skip_groups=_skipped(assignment, no_training),
+                           progress=_progress_printer(),
                            cache_dir=cache_dir)  # fmt: skip
     rows = _guarded(lambda: calibrate_limits(assignment, options, force=force))
     if not rows:
@@ -288,7 +346,7 @@ def calibrate_limits_command(assignment_name, data, no_training, force, cache_di
 @click.option("--seed", type=int, default=None,
               help="Seed for the whole class's hidden cases (default: random, printed). Reuse it to resume.")  # fmt: skip
 @data_option
-@click.option("--no-training", is_flag=True, help="Leave out the 1-epoch training target.")
+@no_training_option
 @click.option("-q", "--question", "only", multiple=True, help="Grade only these question ids (repeatable).")
 @click.option("--no-notebook", is_flag=True, help="Do not execute the submitted notebooks.")
 @click.option("--scheduler", default=None, metavar="tcp://HOST:8786", help="Grade on this Dask cluster.")
@@ -324,7 +382,7 @@ def batch_command(folder, assignment_name, jobs, gradebook_url, seed, data, no_t
         raise click.BadParameter(f"no question {', '.join(unknown)} in {assignment.id}", param_hint="-q/--question")
     seed = secrets.randbelow(2**31) if seed is None else seed
     artifacts = results_dir / "artifacts" if results_dir and not no_notebook and not scheduler else None
-    settings = batch.WorkerSettings(assignment.id, seed, data, tuple(only), ("train",) if no_training else (),
+    settings = batch.WorkerSettings(assignment.id, seed, _data_source(assignment, data), tuple(only), _skipped(assignment, no_training),
                                     not no_notebook, artifacts, allow_weaker_isolation)  # fmt: skip
     if not (scheduler or workers):
         _preflight_or_exit(assignment.limits, allow_weaker_isolation)
@@ -615,7 +673,7 @@ def report_command(gradebook_url, assignment_name, out_dir, published, pick, due
     shown = assignment.visibility.shown(due, published)
     missing = _missing_grades(gradebook_url, assignment_name)
     try:
-        pages = write_feedback_pages(results, out_dir, shown)
+        pages = write_feedback_pages(results, out_dir, shown, assignment.curves)
         summary = write_class_summary(results, out_dir / "index.html", missing)
     except OSError as exc:
         raise click.ClickException(f"cannot write into {out_dir}: {exc.strerror or exc}") from exc
@@ -668,7 +726,7 @@ def similarity_command(folder, assignment_name, public_dir, out_dir, threshold, 
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=2, show_default=True,
               help="Mutants graded at the same time (each in its own sandbox).")  # fmt: skip
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the hidden cases every mutant meets.")
-@click.option("--no-training", is_flag=True, help="Leave out the training target (the mutated regions rarely need it).")
+@no_training_option
 @click.option("-q", "--question", "questions", multiple=True, help="Grade only these questions (repeatable).")
 @click.option("--function", "functions", multiple=True, help="Mutate only this function (repeatable).")
 @click.option("--operator", "operators", multiple=True, metavar="PREFIX",
@@ -688,7 +746,7 @@ def audit_command(assignment_name, out_dir, jobs, seed, no_training, questions, 
     from autograder.audit import AuditError, AuditScope, mutants_of, run_audit, write_markdown
 
     assignment = _assignment(assignment_name)
-    scope = AuditScope(seed, ("train",) if no_training else (), tuple(questions), tuple(functions), tuple(operators))
+    scope = AuditScope(seed, _skipped(assignment, no_training), tuple(questions), tuple(functions), tuple(operators))
     if list_only:
         for mutant in mutants_of(assignment, scope):
             click.echo(f"{mutant.id}  {mutant.file}:{mutant.line}  {mutant.function}  {mutant.operator}")
@@ -722,7 +780,7 @@ def audit_command(assignment_name, out_dir, jobs, seed, no_training, questions, 
               show_default=True, help="Where to write the zip to upload to Gradescope.")  # fmt: skip
 @assignment_option
 @data_option
-@click.option("--no-training", is_flag=True, help="Leave out the 1-epoch training target.")
+@no_training_option
 @click.option("-q", "--question", "only", multiple=True, help="Grade only these question ids (repeatable).")
 @click.option("--no-notebook", is_flag=True, help="Do not execute the submitted notebook.")
 @allow_weaker_option
@@ -739,7 +797,7 @@ def gradescope_bundle_command(output, assignment_name, data, no_training, only, 
     unknown = sorted(set(only) - {q.id for q in assignment.questions})
     if unknown:
         raise click.BadParameter(f"no question {', '.join(unknown)} in {assignment.id}", param_hint="-q/--question")
-    options = BundleOptions(assignment.id, data, tuple(only), ("train",) if no_training else (), not no_notebook,
+    options = BundleOptions(assignment.id, _data_source(assignment, data), tuple(only), _skipped(assignment, no_training), not no_notebook,
                             allow_weaker_isolation)  # fmt: skip
     try:
         path = build_bundle(output, options)

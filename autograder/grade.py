@@ -25,7 +25,15 @@ from typing import Any
 
 import numpy as np
 
-from autograder.assignment import Assignment, Case, Limits, Question, make_case
+from autograder.assignment import (
+    Assignment,
+    Case,
+    Limits,
+    Question,
+    Targets,
+    make_case,
+    notebook_settings,
+)
 from autograder.intake import Submission, UngradableSubmission, read_submission, sha256_file
 from autograder.judge import (
     BUILTIN_JUDGES,
@@ -35,7 +43,7 @@ from autograder.judge import (
     finite_extras,
     validate,
 )
-from autograder.notebook_run import grade_notebook, notebook_settings, record_notebook
+from autograder.notebook_run import grade_notebook, record_notebook
 from autograder.sandbox.cgroup import cgroup_version
 from autograder.sandbox.command import SandboxUnavailable, isolation_for, sandbox_uid
 from autograder.sandbox.slots import sandbox_slot
@@ -104,7 +112,18 @@ class GradingContext:
 
     @property
     def data_source(self) -> str:
-        return self.data or self.assignment.data_default
+        return self.data or self.assignment.data.default
+
+    @property
+    def data_label(self) -> str | None:
+        """The checks' name for the data set (`describe_data`), which keys `[data.targets]`."""
+        describe = getattr(self.assignment.checks(), "describe_data", None)
+        return describe(self) if describe else None
+
+    @property
+    def targets(self) -> Targets:
+        """The thresholds calibrated for this run's data set; a case's judge reads `targets[case.target]`."""
+        return self.assignment.data.targets[self.data_label or self.data_source]
 
 
 def grade_zip(zip_path: Path, assignment: Assignment, options: GradeOptions) -> dict[str, Any]:
@@ -129,8 +148,7 @@ def grade_zip(zip_path: Path, assignment: Assignment, options: GradeOptions) -> 
                 data=None, duration_s=time.monotonic() - clock, files={}, questions=[],
             )  # fmt: skip
         context = GradingContext(assignment, seed, options.data)
-        describe_data = getattr(assignment.checks(), "describe_data", None)
-        data_label = describe_data(context) if describe_data else None
+        data_label = context.data_label
         package_dir = _build_workspace(submission, assignment, workdir / "workspace")
         timekeeper = Timekeeper.for_run(assignment, options.cache_dir, workdir, options.allow_weaker_isolation)
         questions = _grade_questions(submission, assignment, context, options, workdir, package_dir, timekeeper)
@@ -475,7 +493,8 @@ def case_verdict(case: Case, record: CaseRecord | None, prepared: tuple[dict, di
         if record.error and record.error.get("type") == "MemoryError":
             status = "memory"
         collected = [spec.name for spec in context.assignment.files if spec.kind == "python"]
-        return CaseResult(case, False, status, message=explain_error(record.error, collected), timing=timing)
+        return CaseResult(case, False, status, message=explain_error(record.error, collected, context.assignment.hints.shape),
+                          timing=timing)
     inputs, expected = prepared
     try:
         judge = judge_for(case.judge, checks)

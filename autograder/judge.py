@@ -87,6 +87,7 @@ BUILTIN_JUDGES: dict[str, Callable[..., Verdict]] = {
 }
 
 
+SHAPE_MISMATCH = r"could not broadcast|operands could not be broadcast|cannot reshape array"
 ERROR_MESSAGE_LIMIT = 1000  # characters of a child's exception message shown
 _HINTS: tuple[tuple[str, str], ...] = (
     (r"module 'numpy' has no attribute '(int|float|bool|object|complex|str)'",
@@ -94,8 +95,7 @@ _HINTS: tuple[tuple[str, str], ...] = (
     (r"(slice indices must be integers|'float' object cannot be interpreted as an integer"
      r"|only integers, slices .* are valid indices)",
      "A size or index is a float: Python 3 '/' is true division; use '//' for integer sizes."),
-    (r"could not broadcast|operands could not be broadcast|cannot reshape array",
-     "Array shapes do not match: check the output size formula 1 + (H + 2*pad - HH) // stride."),
+    (SHAPE_MISMATCH, "Array shapes do not match{shape}"),
     (r"index \d+ is out of bounds", "An index ran past an array edge: check padding and stride loops."),
 )  # fmt: skip
 
@@ -110,13 +110,13 @@ _MISSING_NAME: tuple[tuple[str, str], ...] = (
 )  # fmt: skip
 
 
-def explain_error(error: dict | None, collected: Sequence[str] = ()) -> str:
+def explain_error(error: dict | None, collected: Sequence[str] = (), shape_hint: str = "") -> str:
     """One readable line for a child's exception, with a hint for the classic mistakes.
 
     `collected`: the file names the grader takes from a zip, named when the code used a name
     that none of them defines. Capped here as well as in the runner (a student can forge the
     error record itself), with control characters escaped: the line reaches TAs' terminals and
-    exports.
+    exports. `shape_hint` is the assignment's `[hints] shape` (what to check when shapes differ).
     """
     if not error:
         return "the code failed without an error message"
@@ -129,7 +129,8 @@ def explain_error(error: dict | None, collected: Sequence[str] = ()) -> str:
     for pattern, hint in _HINTS:
         match = re.search(pattern, message)
         if match:
-            return f"{line} — {hint.format(*match.groups())}"
+            shape = f": {shape_hint}" if shape_hint else "."
+            return f"{line} — {hint.format(*match.groups(), shape=shape)}"
     for pattern, hint in _MISSING_NAME:
         match = re.search(pattern, message)
         if match:

@@ -3,7 +3,7 @@
 The notebook is rebuilt from its cell sources alone (outputs, metadata and the student's kernel
 choice are dropped; tags that would hide a failure are removed), compared cell by cell with the
 template's notebook, and executed by `sandbox/nbrunner.py` in the same sandbox as the rest,
-against the student's workspace package and a small embedded data set. What comes back is
+against the student's workspace package, with the environment its `[notebook]` table sets. What comes back is
 parsed as JSON (nbformat, never pickle) and validated before it is saved or rendered. A
 notebook's problems cost only the notebook items: no score ever comes from what a cell prints.
 """
@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import json
 import shutil
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
 
 import nbformat
 
-from autograder.assignment import Assignment, AssignmentError
-from autograder.intake import FileSpec, Submission
+from autograder.assignment import Assignment, NotebookSettings
+from autograder.intake import Submission
 from autograder.reports.html import feedback_filename
 from autograder.sandbox import protocol
 from autograder.sandbox.command import isolation_for, sandbox_uid
@@ -50,39 +50,6 @@ SAFE_TAGS = frozenset({
 
 class NotebookProblem(Exception):
     """The submitted notebook cannot be run: one line for the student, cause and fix."""
-
-
-@dataclass(frozen=True)
-class NotebookSettings:
-    """The assignment's `[notebook]` table: data size, time budget, output caps, the auto item."""
-
-    file: FileSpec
-    template: Path
-    auto: str | None = None  # the [[manual]] item scored by "ran cleanly"
-    max_train: int = 1000
-    cell_timeout_s: int = 120
-    total_timeout_s: int = 600
-    startup_timeout_s: int = 60
-    cell_output_kb: int = 1024
-    notebook_mb: int = 16
-    limits: dict[str, Any] = field(default_factory=dict)
-
-
-def notebook_settings(assignment: Assignment) -> NotebookSettings | None:
-    """The settings for the assignment's notebook file, or None when it declares none."""
-    spec = next((f for f in assignment.files if f.kind == "notebook"), None)
-    if spec is None:
-        return None
-    path = assignment.root / "assignment.toml"
-    raw = assignment.notebook
-    known = {f.name for f in fields(NotebookSettings)} - {"file", "template"}
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        raise AssignmentError(f"{path}: unknown [notebook] keys {unknown} (known: {sorted(known)})")
-    settings = NotebookSettings(spec, assignment.template_dir / spec.dest, **raw)
-    if settings.auto and settings.auto not in {m.id for m in assignment.manual}:
-        raise AssignmentError(f"{path}: [notebook] auto = {settings.auto!r} names no [[manual]] item")
-    return settings
 
 
 # ---------------------------------------------------------------- reading and checking
@@ -237,7 +204,7 @@ def _section(settings: NotebookSettings) -> dict[str, Any]:
         "file": settings.file.name, "status": "error", "ran_cleanly": False, "message": "",
         "first_failure": None, "elapsed_s": 0.0, "cells_executed": 0, "code_cells": 0,
         "edited_cells": [], "added_cells": [], "truncated_cells": [], "warnings": [],
-        "data": "embedded", "max_train": settings.max_train,
+        "data": settings.data or None, "env": dict(settings.env),
         "cell_timeout_s": settings.cell_timeout_s, "total_timeout_s": settings.total_timeout_s,
     }  # fmt: skip
 
@@ -265,7 +232,7 @@ def _execute(nb: nbformat.NotebookNode, settings: NotebookSettings, assignment: 
         "notebook": "notebook.ipynb", "cell_timeout_s": settings.cell_timeout_s,
         "startup_timeout_s": settings.startup_timeout_s, "cell_output_chars": settings.cell_output_kb * KiB,
         "notebook_bytes": settings.notebook_mb * MiB,
-        "env": {"INTRO2AI_DATA": "embedded", "INTRO2AI_MAX_TRAIN": str(settings.max_train)},
+        "env": {name: str(value) for name, value in settings.env.items()},
     }  # fmt: skip
     (task_dir / "task.json").write_text(json.dumps(task), encoding="utf-8")
     with sandbox_slot() as slot:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.assignment import Assignment
+from autograder.assignment import MANIFEST_NAME, Assignment
 
 FIXED_TIME = (2020, 1, 1, 0, 0, 0)
 
@@ -58,7 +58,7 @@ def pack(
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name in sorted(chosen):
             archive.writestr(zipfile.ZipInfo(name, FIXED_TIME), chosen[name].read_bytes())
-        archive.writestr(zipfile.ZipInfo("MANIFEST.json", FIXED_TIME), json.dumps(manifest, indent=2, sort_keys=True))
+        archive.writestr(zipfile.ZipInfo(MANIFEST_NAME, FIXED_TIME), json.dumps(manifest, indent=2, sort_keys=True))
     return Packed(out, digests, tuple(skipped))
 
 

@@ -27,8 +27,7 @@ import sys
 import tempfile
 import types
 import zipfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -36,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder.assignment import Assignment, Case, Question, load_assignment
+from autograder.assignment import Assignment, Case, Question, load_assignment, own_package
 from autograder.grade import (
     MAX_RUNS_PER_GROUP,
     GradingContext,
@@ -119,24 +118,6 @@ class _ReferenceBlocker(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         return _Blocked(name)
 
 
-@contextmanager
-def _reference_blocked(package: str, given: dict[str, Path | None]) -> Iterator[None]:
-    """While active, `import <package>...` never reaches a real package; sys.modules is restored after."""
-    ours = lambda name: name == package or name.startswith(package + ".")  # noqa: E731
-    saved = {name: module for name, module in sys.modules.items() if ours(name)}
-    for name in saved:
-        del sys.modules[name]
-    blocker = _ReferenceBlocker(package, given)
-    sys.meta_path.insert(0, blocker)
-    try:
-        yield
-    finally:
-        sys.meta_path.remove(blocker)
-        for name in [name for name in sys.modules if ours(name)]:
-            del sys.modules[name]
-        sys.modules.update(saved)
-
-
 def blocked_checks(assignment: Assignment, given: dict[str, Path | None]) -> types.ModuleType:
     """A fresh copy of the assignment's checks module that cannot use the reference.
 
@@ -147,7 +128,7 @@ def blocked_checks(assignment: Assignment, given: dict[str, Path | None]) -> typ
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     try:
-        with _reference_blocked(assignment.package, given):
+        with own_package(assignment.package, finder=_ReferenceBlocker(assignment.package, given)):
             spec.loader.exec_module(module)
     finally:
         sys.modules.pop(name, None)
@@ -396,7 +377,7 @@ def check_working_copy(working_copy: Path, assignment: Assignment | None = None,
     if not package.is_dir():
         raise SelfCheckError(f"no {assignment.package}/ folder in {working_copy} — run `grade check` in the starter code folder")
     checks = blocked_checks(assignment, _given_modules(working_copy, public.manifest["given"]))
-    context = GradingContext(assignment, public.manifest["seed"], data)
+    context = GradingContext(assignment, public.manifest["seed"], assignment.data.pick(data))
     with tempfile.TemporaryDirectory(prefix="grade-check-") as tmp:
         copy = Path(tmp) / "package" / assignment.package
         shutil.copytree(package, copy, ignore=COPY_IGNORE)

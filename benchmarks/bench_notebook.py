@@ -41,9 +41,12 @@ sys.path.insert(0, str(ROOT))
 import nbformat  # noqa: E402
 from nbclient import NotebookClient  # noqa: E402
 
-from autograder.assignment import Assignment, load_assignment  # noqa: E402
+from autograder.assignment import (  # noqa: E402
+    Assignment,
+    load_assignment,
+    notebook_settings,  # noqa: E402
+)
 from autograder.grade import GradeOptions, grade_zip  # noqa: E402
-from autograder.notebook_run import notebook_settings  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_grading import graded_files, print_table, reference_zip  # noqa: E402

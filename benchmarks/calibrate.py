@@ -125,13 +125,13 @@ def table(log: Path) -> str:
     sys.path.insert(0, str(ROOT))
     from autograder.assignment import load_assignment
 
-    targets = load_assignment("hw5_cnn").data_targets
+    targets = load_assignment("hw5_cnn").data.targets
     rows = read_log(log)
     lines = ["| data | item | BLAS threads | runs | worst | median | best | target | margin below worst |",
              "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for source in dict.fromkeys(r["source"] for r in rows):
         for item, field in TRAINING_JUDGES.items():
-            target = getattr(targets[source], field)
+            target = targets[source][field]
             picked = [r for r in rows if r["source"] == source and r["item"] == item]
             for threads in sorted({r["threads"] for r in picked}) + ["all"]:
                 accs = sorted(r["accuracy"] for r in picked if threads == "all" or r["threads"] == threads)

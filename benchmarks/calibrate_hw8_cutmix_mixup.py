@@ -14,29 +14,24 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from autograder.assignment import load_assignment
+from autograder.assignment import load_assignment, own_package
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = ROOT / "benchmarks" / "calibration-hw8_cutmix_mixup-runs.jsonl"
 
 
-def measure(checks, driver, case, seed: int, threads: int) -> dict:
+def measure(checks, driver, case, seed: int, threads: int, reference: Path) -> dict:
     params = {**case.params, "seed": seed}
     data = checks._data("embedded", params["num_train"])
     start = time.perf_counter()
-    with threadpool_limits(threads), checks._own_reference():
-        sys.path.insert(0, str(checks.REFERENCE))  # the driver imports `intro2ai`: HW8's reference here
-        try:
-            outputs = driver.experiment({"X_train": data["X_train"], "y_train": data["y_train"]}, params)
-        finally:
-            sys.path.remove(str(checks.REFERENCE))
+    with threadpool_limits(threads), own_package("intro2ai", path=reference):  # the driver imports HW8's reference
+        outputs = driver.experiment({"X_train": data["X_train"], "y_train": data["y_train"]}, params)
     seconds = time.perf_counter() - start
     row = {"seed": seed, "threads": threads, "seconds": round(seconds, 2)}
     tail = max(1, int(len(outputs["none_loss_history"]) * params["tail"]))
@@ -67,7 +62,7 @@ def main() -> None:
     with RUNS.open("a", encoding="utf-8") as log:
         for seed in seeds:
             for threads in (1, 2):
-                row = measure(checks, driver, case, seed, threads)
+                row = measure(checks, driver, case, seed, threads, hw8.reference_dir)
                 rows.append(row)
                 log.write(json.dumps(row) + "\n")
                 print(f"| {seed} | {threads} | {row['none_val']:.3f} | {row['cutmix_val']:.3f} | {row['mixup_val']:.3f} | "

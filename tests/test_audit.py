@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 from cosmic_ray.mutating import mutate_code
+from grading_helpers import cli_args
 
 import autograder.audit as audit
 from autograder.assignment import load_assignment
@@ -106,7 +107,7 @@ def test_small_audit_kills_survives_declares_and_resumes(hw5, tmp_path, monkeypa
 
 
 def test_cli_lists_mutants(hw5_mutants) -> None:
-    run = CliRunner().invoke(main, ["audit", "--list", "--function", "max_pool_forward_naive", "--operator", "dl/"])
+    run = CliRunner().invoke(main, cli_args(*["audit", "--list", "--function", "max_pool_forward_naive", "--operator", "dl/"]))
     assert run.exit_code == 0, run.output
     listed = [line.split()[0] for line in run.output.splitlines()]
     expected = [m.id for m in hw5_mutants if m.function == "max_pool_forward_naive" and m.operator.startswith("dl/")]

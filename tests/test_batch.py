@@ -19,6 +19,7 @@ from grading_helpers import (
     CNN,
     CONV_FORWARD_IGNORES_STRIDE,
     LAYERS,
+    cli_args,
     make_zip,
     mutate,
     reference_files,
@@ -94,7 +95,7 @@ def class_folder(tmp_path, zips) -> Path:
 
 def _batch(folder: Path, gradebook: Path, *extra: str, seed: int = SEED):
     args = ["batch", str(folder), "-j", "2", "--seed", str(seed), "--gradebook", str(gradebook), *FAST, *extra]
-    return CliRunner().invoke(main, args, catch_exceptions=False)
+    return CliRunner().invoke(main, cli_args(*args), catch_exceptions=False)
 
 
 def test_layouts_map_to_students(tmp_path):

@@ -14,6 +14,7 @@ from grading_helpers import (
     CNN,
     CONV_FORWARD_IGNORES_STRIDE,
     LAYERS,
+    cli_args,
     make_zip,
     mutate,
     reference_files,
@@ -30,7 +31,7 @@ STUDENTS = [f"2026{n:03d}" for n in range(30)]
 
 
 def run(*args):
-    return CliRunner().invoke(main, [str(a) for a in args])
+    return CliRunner().invoke(main, cli_args(*args))
 
 
 @pytest.fixture(scope="module")

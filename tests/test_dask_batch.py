@@ -9,6 +9,7 @@ import signal
 
 import pytest
 from click.testing import CliRunner
+from grading_helpers import cli_args
 
 from autograder.assignment import load_assignment
 from autograder.batch import (
@@ -106,7 +107,7 @@ def test_cli_sends_the_batch_to_a_scheduler(tmp_path, client, reference_zip):
     folder = _class(tmp_path / "class", reference_zip, ["2025100", "2025101"])
     args = ["batch", str(folder), "--scheduler", client.scheduler.address, "--seed", str(SEED), "--gradebook",
             str(tmp_path / "gb.sqlite"), "--no-training", "--no-notebook", "-q", "Q3"]  # fmt: skip
-    run = CliRunner().invoke(main, args, catch_exceptions=False)
+    run = CliRunner().invoke(main, cli_args(*args), catch_exceptions=False)
     assert run.exit_code == 0, run.output
     assert "graded 2, ungradable 1, internal faults 0, skipped as already graded 0" in run.output
     with open_gradebook(tmp_path / "gb.sqlite") as book:
@@ -132,7 +133,7 @@ def test_cli_stops_before_grading_when_a_worker_fails_the_preflight(tmp_path, cl
             str(tmp_path / "gb.sqlite"), "--no-training", "--no-notebook", "-q", "Q3"]  # fmt: skip
     client.run(_switch_bwrap, True)
     try:
-        run = CliRunner().invoke(main, args, catch_exceptions=False)
+        run = CliRunner().invoke(main, cli_args(*args), catch_exceptions=False)
     finally:
         client.run(_switch_bwrap, False)
     assert run.exit_code == 4, run.output

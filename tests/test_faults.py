@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from grading_helpers import make_zip, reference_files
+from grading_helpers import cli_args, make_zip, reference_files
 
 from autograder.assignment import load_assignment
 from autograder.batch import (
@@ -136,12 +136,12 @@ def test_batch_records_no_attempt_for_a_fault_and_a_rerun_grades_it(tmp_path, re
         assert "NO GRADE YET for 1 student(s)" in summary_text(first) and "broken;" in summary_text(first)
         missing, = book.missing_grades(hw5.id)
         assert missing.student == "broken" and "could not start" in missing.message
-    exported = CliRunner().invoke(main, ["export", "--gradebook", str(tmp_path / "gb.sqlite"), "--format", "csv",
-                                         "-o", str(tmp_path / "grades.csv")])  # fmt: skip
+    exported = CliRunner().invoke(main, cli_args(*["export", "--gradebook", str(tmp_path / "gb.sqlite"), "--format", "csv",
+                                         "-o", str(tmp_path / "grades.csv")]))  # fmt: skip
     assert exported.exit_code == 0, exported.output
     assert "student 'broken': no grade" in exported.output and "1 student(s) missing a grade" in exported.output
     assert "broken" not in (tmp_path / "grades.csv").read_text()  # no row, so never a 0
-    pages = CliRunner().invoke(main, ["report", "--gradebook", str(tmp_path / "gb.sqlite"), "-o", str(tmp_path / "pages")])
+    pages = CliRunner().invoke(main, cli_args(*["report", "--gradebook", str(tmp_path / "gb.sqlite"), "-o", str(tmp_path / "pages")]))
     assert pages.exit_code == 0, pages.output
     summary = (tmp_path / "pages" / "index.html").read_text()
     assert "Missing a grade" in summary and "<td>broken</td>" in summary
@@ -154,7 +154,7 @@ def test_batch_records_no_attempt_for_a_fault_and_a_rerun_grades_it(tmp_path, re
 
 
 def _cli(env: dict[str, str], *args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "autograder", *args], env=env, cwd=cwd, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "autograder", *cli_args(*args)], env=env, cwd=cwd, capture_output=True,
                           text=True, timeout=300)  # fmt: skip
 
 
@@ -198,9 +198,9 @@ def test_config_file_sets_the_weaker_isolation_default(tmp_path, monkeypatch):
         config = tmp_path / "grade.toml"
         config.write_text("[sandbox]\nallow_weaker_isolation = true\n")
         assert read_config(config) == Config(allow_weaker_isolation=True)
-        refused = CliRunner().invoke(main, ["doctor"])
-        allowed = CliRunner().invoke(main, ["--config", str(config), "doctor"])
-        overridden = CliRunner().invoke(main, ["--config", str(config), "doctor", "--require-bubblewrap"])
+        refused = CliRunner().invoke(main, cli_args(*["doctor"]))
+        allowed = CliRunner().invoke(main, cli_args(*["--config", str(config), "doctor"]))
+        overridden = CliRunner().invoke(main, cli_args(*["--config", str(config), "doctor", "--require-bubblewrap"]))
     finally:
         probe_bwrap.cache_clear()
     assert refused.exit_code == 4 and "--allow-weaker-isolation" in refused.output
@@ -220,7 +220,7 @@ def test_a_bad_config_file_is_one_line_and_exit_1(tmp_path, text, error):
     config.write_text(text)
     with pytest.raises(ConfigError, match="grade.toml"):
         read_config(config)
-    result = CliRunner().invoke(main, ["--config", str(config), "doctor"])
+    result = CliRunner().invoke(main, cli_args(*["--config", str(config), "doctor"]))
     assert result.exit_code == 1 and error in result.output and len(result.output.strip().splitlines()) == 1
 
 
@@ -255,7 +255,7 @@ def test_preflight_reports_what_the_sandbox_saw(hw5):
 
 @needs_bwrap
 def test_doctor_shows_the_whole_picture():
-    result = CliRunner().invoke(main, ["doctor"])
+    result = CliRunner().invoke(main, cli_args(*["doctor"]))
     assert result.exit_code == 0, result.output
     for label in ("bubblewrap", "user namespaces", "uid drop", "cgroup", "runtime", "bound read-only",
                   "BLAS in the sandbox", "preflight"):  # fmt: skip

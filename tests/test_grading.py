@@ -15,6 +15,7 @@ from grading_helpers import (
     NAIVE_BACKWARD,
     NAIVE_FORWARD,
     POOL_BACKWARD_STRIDE_IS_POOL,
+    cli_args,
     make_zip,
     mutate,
     reference_files,
@@ -195,7 +196,7 @@ def test_training_target_and_too_slow_network(tmp_path, hw5):
 def test_cli_grades_a_zip_and_writes_json(tmp_path, hw5):
     zip_path = make_zip(tmp_path / "submit.zip", reference_files(hw5))
     out = tmp_path / "result.json"
-    run = CliRunner().invoke(main, [str(zip_path), "--json", str(out), "-q", "Q3", "--seed", "3"])
+    run = CliRunner().invoke(main, cli_args(*[str(zip_path), "--json", str(out), "-q", "Q3", "--seed", "3"]))
     assert run.exit_code == 0, run.output
     assert "Q3 max_pool_forward_naive" in run.output and "10/10" in run.output
     document = json.loads(out.read_text())
@@ -205,11 +206,11 @@ def test_cli_grades_a_zip_and_writes_json(tmp_path, hw5):
 def test_cli_not_a_zip_is_ungradable_with_exit_3(tmp_path):
     bogus = tmp_path / "submit.zip"
     bogus.write_text("this is not a zip")
-    run = CliRunner().invoke(main, [str(bogus)])
+    run = CliRunner().invoke(main, cli_args(*[str(bogus)]))
     assert run.exit_code == 3
     assert "UNGRADABLE" in run.output and "Traceback" not in run.output
 
 
 def test_cli_missing_file_is_a_usage_error(tmp_path):
-    run = CliRunner().invoke(main, ["zip", str(tmp_path / "nope.zip")])
+    run = CliRunner().invoke(main, cli_args(*["zip", str(tmp_path / "nope.zip")]))
     assert run.exit_code == 2 and "does not exist" in run.output

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 from results_factory import HOSTILE, at, make_result
 
-from autograder.assignment import Visibility
+from autograder.assignment import Visibility, load_assignment
 from autograder.gradebook import Policy, open_gradebook
 from autograder.reports.html import (
     MAX_CURVE_POINTS,
@@ -31,7 +31,7 @@ def _attrs(html: str, name: str) -> list[str]:
 
 def test_feedback_shows_verdicts_errors_and_manual_items():
     doc = make_result("s7", passed={"Q1": 4}, errors={"Q3": "timeout"}, notebook_html="notebooks/s7.html")
-    html = render_feedback(doc, VISIBLE)
+    html = render_feedback(doc, VISIBLE, load_assignment("hw5_cnn").curves)
     assert 'id="total-score">85 / 100<' in html
     assert "Q1 · conv_forward_naive" in html and "<b>10</b> / 15" in html
     assert "rel_error = 3e-09" in html and "rel_error = 0.41" in html and "1e-07" in html
@@ -218,7 +218,7 @@ def test_chromium_console_check_catches_errors(tmp_path):
 @needs_chromium
 def test_chromium_renders_feedback_page(tmp_path):
     doc = make_result("s9", passed={"Q1": 4}, hostile=True, notebook_html="nb/s9.html")
-    [page] = write_feedback_pages([doc], tmp_path, VISIBLE)
+    [page] = write_feedback_pages([doc], tmp_path, VISIBLE, load_assignment("hw5_cnn").curves)
     dom, console = _chromium(page, tmp_path)
     assert console == []
     assert 'id="total-score">95 / 100<' in dom and "rel_error = 0.41" in dom and "<polyline" in dom

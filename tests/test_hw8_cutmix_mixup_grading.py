@@ -11,7 +11,7 @@ import zipfile
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from grading_helpers import make_zip, mutate, replace_function, source
+from grading_helpers import cli_args, make_zip, mutate, replace_function, source
 
 from autograder import selfcheck
 from autograder.assignment import load_assignment
@@ -227,7 +227,7 @@ def test_selfcheck_passes_the_reference_working_copy(hw8, tmp_path):
         (working / rel).write_bytes(data)
     for rel in (AUGMENT, LAYERS):
         shutil.copy(hw8.reference_dir / rel, working / rel)
-    result = CliRunner().invoke(main, ["check", str(working)])
+    result = CliRunner().invoke(main, cli_args(*["check", str(working)]))
     assert result.exit_code == 0, result.output
     assert "Traceback" not in result.output and "FAIL" not in result.output, result.output
     assert "Total: 7 of 7 public cases passed here" in result.output, result.output

@@ -11,6 +11,7 @@ import jwt
 import pytest
 import requests
 from click.testing import CliRunner
+from grading_helpers import cli_args
 from lti_platform import (
     COURSE,
     LINEITEM_SCOPE,
@@ -70,7 +71,7 @@ def platform(key_dir, tmp_path):
 
 
 def run(*args):
-    result = CliRunner().invoke(main, [str(a) for a in args])
+    result = CliRunner().invoke(main, cli_args(*args))
     assert "Traceback" not in result.output, result.output
     return result
 

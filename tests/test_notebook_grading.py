@@ -19,7 +19,7 @@ import nbformat
 import pytest
 
 from autograder import notebook_run
-from autograder.assignment import AssignmentError, load_assignment
+from autograder.assignment import AssignmentError, load_assignment, notebook_settings
 from autograder.grade import GradeOptions, grade_zip
 from autograder.intake import read_submission
 from autograder.notebook_run import (
@@ -27,7 +27,6 @@ from autograder.notebook_run import (
     check_notebook,
     grade_notebook,
     load_notebook,
-    notebook_settings,
 )
 from autograder.sandbox.command import bwrap_path
 from autograder.sandbox.supervisor import TaskRun
@@ -69,7 +68,8 @@ timeout_s = 20
 
 [notebook]
 auto = "notebook_runs"
-max_train = 300
+data = "embedded"
+env = {{ INTRO2AI_DATA = "embedded", INTRO2AI_MAX_TRAIN = "300" }}
 cell_timeout_s = {cell_timeout_s}
 total_timeout_s = {total_timeout_s}
 cell_output_kb = 64
@@ -246,8 +246,8 @@ def test_the_hw5_notebook_lines_up_with_its_template():
 def test_unknown_notebook_settings_are_an_assignment_error(tmp_path):
     assignment = make_assignment(tmp_path)
     toml = assignment.root / "assignment.toml"
-    toml.write_text(toml.read_text().replace("max_train = 300", "max_trian = 300"))
-    with pytest.raises(AssignmentError, match="max_trian"):
+    toml.write_text(toml.read_text().replace('data = "embedded"', 'dta = "embedded"'))
+    with pytest.raises(AssignmentError, match="dta"):
         notebook_settings(load_assignment(assignment.root))
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from grading_helpers import LAYERS, mutate, source
+from grading_helpers import LAYERS, cli_args, mutate, source
 
 from autograder import grade, selfcheck
 from autograder.assignment import load_assignment
@@ -57,7 +57,7 @@ def _reference_copy(hw5, rendered, folder: Path, layers: str | None = None) -> P
 
 
 def _check(folder: Path, *args: str):
-    result = CliRunner().invoke(main, ["check", str(folder), *args])
+    result = CliRunner().invoke(main, cli_args(*["check", str(folder), *args]))
     assert "Traceback" not in result.output, result.output
     return result
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from grading_helpers import cli_args
 
 from autograder.assignment import load_assignment
 from autograder.cli import main
@@ -270,7 +271,7 @@ def test_public_solution_found_and_given_code_ignored(hw5, tmp_path: Path, refer
 
 def test_cli_writes_ranked_html_and_csv(class_folder: Path, tmp_path: Path) -> None:
     out = tmp_path / "report"
-    run = CliRunner().invoke(main, ["similarity", str(class_folder), "-o", str(out), "--threshold", "0.7"])
+    run = CliRunner().invoke(main, cli_args(*["similarity", str(class_folder), "-o", str(out), "--threshold", "0.7"]))
     assert run.exit_code == 0, run.output
     assert "s01_original ~ s02_planted" in run.output.splitlines()[0]
     rows = list(csv.DictReader((out / "similarity.csv").open(encoding="utf-8")))

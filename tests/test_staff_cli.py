@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from grading_helpers import make_zip, reference_files
+from grading_helpers import cli_args, make_zip, reference_files
 from results_factory import at, make_result
 
 from autograder.assignment import load_assignment
@@ -62,7 +62,7 @@ def book(tmp_path, real_result) -> Path:
 
 
 def run(*args: str):
-    result = CliRunner().invoke(main, [str(a) for a in args])
+    result = CliRunner().invoke(main, cli_args(*args))
     assert "Traceback" not in result.output, result.output
     return result
 

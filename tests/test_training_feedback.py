@@ -92,8 +92,7 @@ def test_overflowing_scores_end_to_end(tmp_path, hw5):
     assert UNSTABLE_SOFTMAX[1] in files["intro2ai/layers.py"]
     options = GradeOptions(seed=3, only=("Q5",), skip_groups=("Q5", "gradcheck", "train"), max_blas_threads=1,
                            run_notebook=False)  # fmt: skip
-    strict = dataclasses.replace(hw5, data_targets={k: dataclasses.replace(t, overfit_accuracy=0.6)
-                                                    for k, t in hw5.data_targets.items()})  # fmt: skip
+    strict = dataclasses.replace(hw5, data=hw5.data.with_target("overfit_accuracy", 0.6))
     result = grade_zip(make_zip(tmp_path / "submit.zip", files), strict, options)
     (case,) = result["questions"][0]["cases"]
     assert not case["passed"] and case["status"] == "failed"

@@ -8,11 +8,11 @@ judges turn validated student outputs into verdicts.
 
 from __future__ import annotations
 
-import sys
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
+from intro2ai import data_utils, layers  # the reference package (the engine's own_package)
+from intro2ai.classifiers.cnn import ThreeLayerConvNet
 
 from autograder.judge import (
     Verdict,
@@ -20,13 +20,6 @@ from autograder.judge import (
     judge_rel_error,
     rel_error,
 )
-
-REFERENCE = Path(__file__).resolve().parents[2] / "reference"
-if str(REFERENCE) not in sys.path:
-    sys.path.insert(0, str(REFERENCE))
-
-from intro2ai import data_utils, layers  # noqa: E402  (the reference package)
-from intro2ai.classifiers.cnn import ThreeLayerConvNet  # noqa: E402
 
 # ------------------------------------------------------------------ layer probes (Q1-Q4)
 
@@ -358,16 +351,12 @@ def _training_verdict(outputs, expected, accuracy: float, target: float, shortfa
     return Verdict(passed, "train_accuracy", accuracy, target, message, extras)
 
 
-def _targets(context):
-    return context.assignment.data_targets[describe_data(context)]
-
-
 @accepts_nonfinite
 def overfit(outputs, expected, case, context):
     """Seed cells 13-14: the trained net must (over)fit its 100 training images."""
     data = _data(context.data_source, OVERFIT_POOL)
     n = case.params["num_train"]
-    target = _targets(context).overfit_accuracy
+    target = context.targets[case.target]
     accuracy = _accuracy(outputs, expected, data["X_train"][:n], data["y_train"][:n])
     shortfall = f"training accuracy on the {n} examples is {accuracy:.2f} (< {target:.2f}): the net does not overfit"
     return _training_verdict(outputs, expected, accuracy, target, shortfall, {})
@@ -377,7 +366,7 @@ def overfit(outputs, expected, case, context):
 def train_accuracy(outputs, expected, case, context):
     """Seed cell 17: accuracy on a fixed training sample (the target) and on held-out images."""
     data = _data(context.data_source)
-    target = _targets(context).train_accuracy
+    target = context.targets[case.target]
     sample = np.random.default_rng(0).choice(len(data["X_train"]), case.params["eval_samples"], replace=False)
     train_acc = _accuracy(outputs, expected, data["X_train"][sample], data["y_train"][sample])
     held_out = _accuracy(outputs, expected, data["X_val"], data["y_val"])

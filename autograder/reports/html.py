@@ -17,9 +17,10 @@ import math
 import re
 import statistics
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,7 +31,6 @@ from autograder.gradebook import MissingGrade
 from autograder.reports.tabular import SCORED_STATUSES, fmt_points
 
 TEMPLATES = Path(__file__).parent / "templates"
-CURVE_KEYS = {"loss_history": "training loss", "train_acc_history": "training accuracy"}
 MAX_CURVE_POINTS = 400
 TOP_N = 10
 BINS = 10
@@ -112,7 +112,7 @@ def _safe_link(target: Any) -> str | None:
     return target if urlsplit(target.strip()).scheme.lower() in LINK_SCHEMES else None
 
 
-def _case_view(case: dict, shown: Shown) -> dict:
+def _case_view(case: dict, shown: Shown, curves: Mapping[str, str]) -> dict:
     hidden = bool(case.get("hidden"))
     extras = case.get("extras") if isinstance(case.get("extras"), dict) else {}
     numbers = {} if hidden else {k: v for k, v in extras.items()
@@ -124,20 +124,20 @@ def _case_view(case: dict, shown: Shown) -> dict:
             "params": (json.dumps(case.get("params") or {}, sort_keys=True, default=str)
                        if shown.hidden_inputs or not hidden else WITHHELD),
             "message": str(case.get("message") or ""), "numbers": numbers,
-            "curves": [c for k, label in CURVE_KEYS.items() if (c := curve(label, extras.get(k)))],
+            "curves": [c for k, label in curves.items() if (c := curve(label, extras.get(k)))],
             "diagnosis": extras["diagnosis"] if isinstance(extras.get("diagnosis"), str) else ""}
 
 
-def _question_view(q: dict, shown: Shown) -> dict:
+def _question_view(q: dict, shown: Shown, curves: Mapping[str, str]) -> dict:
     return {"id": str(q.get("id", "")), "title": str(q.get("title", "")),
             "status": str(q.get("status", "")), "score": q.get("score"),
             "max_score": q.get("max_score"), "message": str(q.get("message") or ""),
             "duration_s": q.get("duration_s"), "stdout": str(q.get("stdout") or "") if shown.stdout else "",
             "override": q.get("override"),
-            "cases": [_case_view(c, shown) for c in q.get("cases") or []]}
+            "cases": [_case_view(c, shown, curves) for c in q.get("cases") or []]}
 
 
-def _feedback_view(result: dict, shown: Shown) -> dict:
+def _feedback_view(result: dict, shown: Shown, curves: Mapping[str, str]) -> dict:
     counted = result.get("counted") or {}
     files = result.get("files") or {}
     sandbox = result.get("sandbox") or {}
@@ -155,7 +155,7 @@ def _feedback_view(result: dict, shown: Shown) -> dict:
         "sandbox_kind": sandbox.get("kind") or "—", "sandbox_warning": sandbox.get("warning"),
         "found": sorted((files.get("found") or {}).items()),
         "missing": list(files.get("missing") or []), "ignored": list(files.get("ignored") or []),
-        "questions": [_question_view(q, shown) for q in result.get("questions") or []],
+        "questions": [_question_view(q, shown, curves) for q in result.get("questions") or []],
         "manual": [{"id": str(m.get("id", "")), "title": str(m.get("title", "")),
                     "score": m.get("score"), "max_score": m.get("max_score"),
                     "comment": m.get("comment") or "", "grader": m.get("grader") or ""}
@@ -165,9 +165,12 @@ def _feedback_view(result: dict, shown: Shown) -> dict:
     }
 
 
-def render_feedback(result: dict, shown: Shown) -> str:
-    """One student's feedback page for one result document (counted or not), showing what `shown` allows."""
-    return _ENV.get_template("feedback.html").render(**_feedback_view(result, shown))
+def render_feedback(result: dict, shown: Shown, curves: Mapping[str, str] = MappingProxyType({})) -> str:
+    """One student's feedback page for one result document (counted or not), showing what `shown` allows.
+
+    `curves`: the assignment's `[report.curves]`, the case extras plotted and their labels.
+    """
+    return _ENV.get_template("feedback.html").render(**_feedback_view(result, shown, curves))
 
 
 def _has_grade(result: dict) -> bool:
@@ -262,14 +265,15 @@ def feedback_filename(result: dict) -> str:
     return f"{student or 'student'}-{str(result.get('sha256') or '')[:8] or 'nohash'}.html"
 
 
-def write_feedback_pages(results: Sequence[dict], folder: str | Path, shown: Shown) -> list[Path]:
+def write_feedback_pages(results: Sequence[dict], folder: str | Path, shown: Shown,
+                         curves: Mapping[str, str] = MappingProxyType({})) -> list[Path]:  # fmt: skip
     """One feedback page per result document in `folder`; returns the paths written."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for result in results:
         path = folder / feedback_filename(result)
-        path.write_text(render_feedback(result, shown), encoding="utf-8")
+        path.write_text(render_feedback(result, shown, curves), encoding="utf-8")
         paths.append(path)
     return paths
 
