@@ -20,7 +20,7 @@ from autograder.assignment import (
     default_assignment,
     load_assignment,
 )
-from autograder.lti import DEFAULT_KEY_DIR
+from autograder.reports.lti import DEFAULT_KEY_DIR
 
 EXIT_OK, EXIT_UNGRADABLE, EXIT_INTERNAL = 0, 3, 4
 AUDIT_TARGET = 0.95  # share of non-equivalent mutants an assignment's checks must kill
@@ -72,7 +72,7 @@ WEAKER_ISOLATION_COMMANDS = ("zip", "demo", "batch", "doctor", "gradescope-bundl
 
 def _assignment(name: str | None, submission: Path | None = None):
     """The assignment named by -a, else by the zip's manifest (`grade pack` writes it), else the only one."""
-    from autograder.intake import manifest_assignment
+    from autograder.grading.intake import manifest_assignment
 
     name = name or (manifest_assignment(submission) if submission else None) or default_assignment()
     if name is None:
@@ -137,7 +137,7 @@ def grade_zip_command(submission, assignment_name, json_path, seed, data, no_tra
     A preflight run checks the sandbox first. Exit code 4 (and no score) when the grader or its
     sandbox failed: that is never the student's grade.
     """
-    from autograder.grade import GradeOptions, grade_zip
+    from autograder.grading.run import GradeOptions, grade_zip
     from autograder.reports.terminal import render_result
 
     assignment = _assignment(assignment_name, submission)
@@ -202,7 +202,7 @@ def _guarded(action):
 @click.option("--without-notebook", is_flag=True, help="Pack even if the notebook is missing or was not run.")
 def pack_command(working_copy, assignment_name, output, without_notebook) -> None:
     """Build submit.zip from your WORKING_COPY (the folder holding intro2ai/ and the notebook)."""
-    from autograder.pack import PackError, pack
+    from autograder.student.pack import PackError, pack
 
     assignment = _assignment(assignment_name)
     try:
@@ -223,9 +223,9 @@ def pack_command(working_copy, assignment_name, output, without_notebook) -> Non
 @allow_weaker_option
 def demo_command(assignment_name, data, no_training, workdir, allow_weaker_isolation) -> None:
     """Pack the reference solution, grade it in the sandbox, and show the result (should be full marks)."""
-    from autograder.grade import GradeOptions, grade_zip
-    from autograder.pack import pack
+    from autograder.grading.run import GradeOptions, grade_zip
     from autograder.reports.terminal import render_result
+    from autograder.student.pack import pack
 
     assignment = _assignment(assignment_name)
     data = _data_source(assignment, data)
@@ -320,7 +320,7 @@ def calibrate_limits_command(assignment_name, data, no_training, force, cache_di
     per machine (CPU model, cores, BLAS) and code version; run this to do it up front (e.g. before
     a batch) or, with --force, after changing the machine's BLAS.
     """
-    from autograder.grade import GradeOptions, calibrate_limits
+    from autograder.grading.run import GradeOptions, calibrate_limits
 
     assignment = _assignment(assignment_name)
     options = GradeOptions(data=_data_source(assignment, data), skip_groups=_skipped(assignment, no_training),
@@ -370,7 +370,7 @@ def batch_command(folder, assignment_name, jobs, gradebook_url, seed, data, no_t
     import secrets
 
     from autograder import batch
-    from autograder.gradebook import open_gradebook
+    from autograder.course.gradebook import open_gradebook
 
     if scheduler and workers:
         raise click.UsageError("give --scheduler or --workers, not both")
@@ -431,7 +431,7 @@ def check_command(working_copy, assignment_name, with_training, data) -> None:
     Hidden cases are graded after submission. Exit code 0 when the checks ran, whatever they
     found; 1 when they could not run (the reason is printed).
     """
-    from autograder.selfcheck import LOCAL, SelfCheckError, check_working_copy, render_check
+    from autograder.student.selfcheck import LOCAL, SelfCheckError, check_working_copy, render_check
 
     _preflight_or_exit(Limits(), False, LOCAL)  # the local runner: no sandbox to allow or refuse
 
@@ -489,7 +489,7 @@ def policy_options(command):
 
 def _counted_scores(gradebook_url: str, assignment_id: str, pick, due, penalty_per_day, cutoff):
     """The counted grades under the policy; a missing or unreadable gradebook is a one-line refusal."""
-    from autograder.gradebook import Policy
+    from autograder.course.gradebook import Policy
 
     try:
         policy = Policy(pick, due, penalty_per_day, cutoff)
@@ -504,7 +504,7 @@ def _counted_scores(gradebook_url: str, assignment_id: str, pick, due, penalty_p
 def _with_gradebook(gradebook_url: str, action):
     from sqlalchemy.exc import SQLAlchemyError
 
-    from autograder.gradebook import open_gradebook
+    from autograder.course.gradebook import open_gradebook
 
     if "://" not in gradebook_url and not Path(gradebook_url).is_file():
         raise click.ClickException(f"no gradebook at {gradebook_url} (record grades with `grade batch`, or give --gradebook)")
@@ -702,7 +702,7 @@ def similarity_command(folder, assignment_name, public_dir, out_dir, threshold, 
     template's given code is left out. Writes a ranked HTML report with the shared fragments side
     by side, and a CSV. A high score is a reason to read the code, not a verdict.
     """
-    from autograder.similarity import compare_class, write_csv, write_html
+    from autograder.authoring.similarity import compare_class, write_csv, write_html
 
     report = compare_class(_assignment(assignment_name), folder, public_dir)
     _warn(f"skipped {who}: {why}" for who, why in report.skipped)
@@ -743,7 +743,13 @@ def audit_command(assignment_name, out_dir, jobs, seed, no_training, questions, 
     list its id and why in assignments/<id>/audit.toml). Interrupted audits resume.
     Exit code 0 when the score is at least 95 %, 1 otherwise.
     """
-    from autograder.audit import AuditError, AuditScope, mutants_of, run_audit, write_markdown
+    from autograder.authoring.audit import (
+        AuditError,
+        AuditScope,
+        mutants_of,
+        run_audit,
+        write_markdown,
+    )
 
     assignment = _assignment(assignment_name)
     scope = AuditScope(seed, _skipped(assignment, no_training), tuple(questions), tuple(functions), tuple(operators))
@@ -791,7 +797,7 @@ def gradescope_bundle_command(output, assignment_name, data, no_training, only, 
     The options chosen here apply to every submission graded on Gradescope. Each run there starts
     with the preflight; when it fails the submission gets no score and a message for the staff.
     """
-    from autograder.gradescope_bundle import BundleOptions, build_bundle
+    from autograder.reports.gradescope_bundle import BundleOptions, build_bundle
 
     assignment = _assignment(assignment_name)
     unknown = sorted(set(only) - {q.id for q in assignment.questions})
@@ -837,7 +843,7 @@ def lti_group() -> None:
                    "'Public JWK'); pem: the public key (Moodle's 'RSA key').")  # fmt: skip
 def lti_keys_command(key_dir, fmt) -> None:
     """Create the tool's RSA key pair once (private key mode 0600) and print its public JWKS."""
-    from autograder.lti.keys import ToolKeyError, ensure_key
+    from autograder.reports.lti.keys import ToolKeyError, ensure_key
 
     try:
         key, created = ensure_key(key_dir)
@@ -852,9 +858,9 @@ def lti_keys_command(key_dir, fmt) -> None:
 
 def _lti_client(platform_file: Path, key_dir: Path, timeout: float = 30.0, retries: int = 5):
     """An AGS client for the platform file and tool key; bad input is a one-line refusal per problem."""
-    from autograder.lti.ags import AgsClient, HttpSettings
-    from autograder.lti.keys import ToolKeyError, load_key
-    from autograder.lti.platform import PlatformFileError, read_platform
+    from autograder.reports.lti.ags import AgsClient, HttpSettings
+    from autograder.reports.lti.keys import ToolKeyError, load_key
+    from autograder.reports.lti.platform import PlatformFileError, read_platform
 
     try:
         platform = read_platform(platform_file)
@@ -873,7 +879,7 @@ def _lti_client(platform_file: Path, key_dir: Path, timeout: float = 30.0, retri
 @key_dir_option
 def lti_check_command(platform_file, key_dir) -> None:
     """Check PLATFORM_FILE, the tool key, the platform's JWKS and a token grant; change nothing."""
-    from autograder.lti.ags import PlatformError
+    from autograder.reports.lti.ags import PlatformError
 
     with _lti_client(platform_file, key_dir) as client:
         try:
@@ -912,9 +918,9 @@ def lti_publish_command(platform_file, roster, match_column, gradebook_url, assi
     sends only unsent and changed scores. Exit 0 when nothing failed; 1 when a score was not
     sent (rerun the same command to resume).
     """
-    from autograder.lti.ags import PlatformError
-    from autograder.lti.publish import plan_scores, publish, render_report
-    from autograder.roster import lti_user_ids
+    from autograder.course.roster import lti_user_ids
+    from autograder.reports.lti.ags import PlatformError
+    from autograder.reports.lti.publish import plan_scores, publish, render_report
 
     assignment = _assignment(assignment_name)
     scores = _counted_scores(gradebook_url, assignment.id, pick, due, penalty_per_day, cutoff)

@@ -20,7 +20,7 @@ from autograder.assignment import (
     TimePolicy,
     notebook_settings,
 )
-from autograder.judge import BUILTIN_JUDGES
+from autograder.grading.judge import BUILTIN_JUDGES
 
 LIMIT_KEYS = frozenset(f.name for f in fields(Limits))
 POLICY_KEYS = frozenset(f.name for f in fields(TimePolicy))

@@ -28,7 +28,7 @@ from grading_helpers import make_zip  # noqa: E402
 from training_networks import NETWORKS, network_files  # noqa: E402
 
 from autograder.assignment import load_assignment  # noqa: E402
-from autograder.grade import GradeOptions, grade_zip  # noqa: E402
+from autograder.grading.run import GradeOptions, grade_zip  # noqa: E402
 
 GROUPS = ("Q5", "gradcheck", "overfit", "train")
 

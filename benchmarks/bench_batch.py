@@ -38,7 +38,7 @@ from grading_helpers import (  # noqa: E402 - test helpers build the buggy zips
 )
 
 from autograder.assignment import Assignment, load_assignment  # noqa: E402
-from autograder.batch import (  # noqa: E402
+from autograder.course.batch import (  # noqa: E402
     Backend,
     WorkerSettings,
     dask_backend,
@@ -48,8 +48,8 @@ from autograder.batch import (  # noqa: E402
     run_batch,
     usable_cores,
 )
-from autograder.gradebook import open_gradebook  # noqa: E402
-from autograder.pack import pack  # noqa: E402
+from autograder.course.gradebook import open_gradebook  # noqa: E402
+from autograder.student.pack import pack  # noqa: E402
 
 SEED = 2026
 KINDS = ("reference", "template", "no_stride", "mean_pool")

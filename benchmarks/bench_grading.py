@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from autograder.assignment import Assignment, Limits, load_assignment  # noqa: E402
-from autograder.grade import GradeOptions, grade_zip  # noqa: E402
+from autograder.grading.run import GradeOptions, grade_zip  # noqa: E402
 from autograder.sandbox.command import bwrap_command, bwrap_path, sandbox_uid  # noqa: E402
 
 Row = tuple[str, float, str, str]

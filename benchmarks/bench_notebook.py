@@ -46,7 +46,7 @@ from autograder.assignment import (  # noqa: E402
     load_assignment,
     notebook_settings,  # noqa: E402
 )
-from autograder.grade import GradeOptions, grade_zip  # noqa: E402
+from autograder.grading.run import GradeOptions, grade_zip  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_grading import graded_files, print_table, reference_zip  # noqa: E402

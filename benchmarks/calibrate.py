@@ -74,7 +74,7 @@ def worker(source: str, seeds: list[int], threads: int, items: list[str], log: P
     import numpy as np
 
     from autograder.assignment import load_assignment
-    from autograder.grade import GradingContext
+    from autograder.grading.run import GradingContext
 
     assignment = load_assignment("hw5_cnn")
     checks, driver = assignment.checks(), runpy.run_path(str(assignment.driver_path))

@@ -89,7 +89,7 @@ def projection(result: dict[str, Any]) -> dict[str, Any]:
 
 def grade_all(workdir: Path) -> dict[str, dict[str, Any]]:
     from autograder.assignment import load_assignment
-    from autograder.grade import GradeOptions, grade_zip
+    from autograder.grading.run import GradeOptions, grade_zip
 
     assignment = load_assignment("hw5_cnn")
     options = GradeOptions(seed=SEED, skip_groups=SKIP, parallel=2, max_blas_threads=1, run_notebook=False)

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from cosmic_ray.mutating import mutate_code
 from grading_helpers import cli_args
 
-import autograder.audit as audit
+import autograder.authoring.audit as audit
 from autograder.assignment import load_assignment
 from autograder.authoring.markers import scan
 from autograder.cli import main

@@ -28,7 +28,8 @@ from grading_helpers import (
 )
 
 from autograder.assignment import load_assignment
-from autograder.batch import (
+from autograder.cli import main
+from autograder.course.batch import (
     WorkerDied,
     WorkerSettings,
     grade_submission,
@@ -37,10 +38,9 @@ from autograder.batch import (
     run_batch,
     summary_text,
 )
-from autograder.cli import main
-from autograder.gradebook import open_gradebook
-from autograder.lms_layout import discover
-from autograder.pack import pack
+from autograder.course.gradebook import open_gradebook
+from autograder.course.lms_layout import discover
+from autograder.student.pack import pack
 
 FAST = ["--no-training", "--no-notebook", "-q", "Q1", "-q", "Q3"]
 SEED = 11

@@ -24,7 +24,7 @@ from grading_helpers import (
 
 from autograder.assignment import load_assignment
 from autograder.cli import main
-from autograder.gradebook import Policy, open_gradebook
+from autograder.course.gradebook import Policy, open_gradebook
 
 FAST = ["--no-training", "--no-notebook", "-q", "Q1", "-q", "Q3", "--seed", "21"]
 STUDENTS = [f"2026{n:03d}" for n in range(30)]

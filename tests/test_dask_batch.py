@@ -12,7 +12,8 @@ from click.testing import CliRunner
 from grading_helpers import cli_args
 
 from autograder.assignment import load_assignment
-from autograder.batch import (
+from autograder.cli import main
+from autograder.course.batch import (
     RETRIES,
     WorkerSettings,
     dask_backend,
@@ -21,9 +22,8 @@ from autograder.batch import (
     preflight_cluster,
     run_batch,
 )
-from autograder.cli import main
-from autograder.gradebook import open_gradebook
-from autograder.pack import pack
+from autograder.course.gradebook import open_gradebook
+from autograder.student.pack import pack
 
 distributed = pytest.importorskip("distributed")
 SEED = 5

@@ -15,7 +15,7 @@ from grading_helpers import make_zip
 from training_networks import NETWORKS, network_files
 
 from autograder.assignment import load_assignment
-from autograder.grade import GradeOptions, grade_zip
+from autograder.grading.run import GradeOptions, grade_zip
 
 pytestmark = pytest.mark.cifar
 OTHER_GROUPS = ("Q5", "gradcheck", "train")  # every Q5 group but "overfit"

@@ -13,7 +13,7 @@ import pytest
 from results_factory import HOSTILE, at, make_result
 
 from autograder.assignment import Visibility
-from autograder.gradebook import Policy, open_gradebook
+from autograder.course.gradebook import Policy, open_gradebook
 from autograder.reports.blackboard import write_blackboard
 from autograder.reports.canvas import POINTS_POSSIBLE, write_canvas
 from autograder.reports.gradescope import gradescope_results, write_gradescope

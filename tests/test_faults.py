@@ -15,7 +15,9 @@ from click.testing import CliRunner
 from grading_helpers import cli_args, make_zip, reference_files
 
 from autograder.assignment import load_assignment
-from autograder.batch import (
+from autograder.cli import main
+from autograder.config import Config, ConfigError, read_config
+from autograder.course.batch import (
     WorkerSettings,
     grade_submission,
     local_pool,
@@ -23,10 +25,8 @@ from autograder.batch import (
     run_batch,
     summary_text,
 )
-from autograder.cli import main
-from autograder.config import Config, ConfigError, read_config
-from autograder.grade import GradeOptions, grade_zip
-from autograder.gradebook import open_gradebook
+from autograder.course.gradebook import open_gradebook
+from autograder.grading.run import GradeOptions, grade_zip
 from autograder.reports.terminal import render_result
 from autograder.sandbox import supervisor
 from autograder.sandbox.command import (
@@ -89,7 +89,7 @@ def test_sandbox_that_cannot_start_is_an_error_without_a_score(reference_zip, hw
 
 
 def test_grader_exception_is_an_error_with_its_traceback(reference_zip, hw5, monkeypatch):
-    import autograder.grade as grade_module
+    import autograder.grading.run as grade_module
 
     def broken(*args):
         raise RuntimeError("a bug in checks.py")
@@ -102,7 +102,7 @@ def test_grader_exception_is_an_error_with_its_traceback(reference_zip, hw5, mon
 
 
 def test_gradebook_never_records_a_fault(tmp_path, reference_zip, hw5, monkeypatch):
-    monkeypatch.setattr("autograder.grade.prepare_case", lambda *a: 1 / 0)
+    monkeypatch.setattr("autograder.grading.run.prepare_case", lambda *a: 1 / 0)
     result = grade_zip(reference_zip, hw5, q1(allow_weaker_isolation=True))
     with open_gradebook(tmp_path / "gb.sqlite") as book:
         with pytest.raises(ValueError, match="no grade"):
@@ -264,7 +264,7 @@ def test_doctor_shows_the_whole_picture():
 
 
 def test_gradescope_run_without_a_working_sandbox_gives_no_score(tmp_path, monkeypatch, capsys):
-    from autograder.gradescope_bundle import CONFIG, FAULT_OUTPUT, run_autograder
+    from autograder.reports.gradescope_bundle import CONFIG, FAULT_OUTPUT, run_autograder
 
     (tmp_path / "source").mkdir()
     (tmp_path / "source" / CONFIG).write_text(json.dumps({"assignment": "hw5_cnn", "only": ["Q1"]}))

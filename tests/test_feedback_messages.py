@@ -6,8 +6,8 @@ import pytest
 from grading_helpers import LAYERS, make_zip, reference_files, replace_function, source
 
 from autograder.assignment import load_assignment
-from autograder.grade import GradeOptions, grade_zip
-from autograder.judge import explain_error
+from autograder.grading.judge import explain_error
+from autograder.grading.run import GradeOptions, grade_zip
 
 CONV_WITH = '''
 def conv_forward_naive(x, w, b, conv_param):

@@ -390,7 +390,7 @@ def test_student_notebook_prints_what_the_reference_prints(
 
 def _perturbed_public_data(hw5, relative: float) -> bytes:
     """The committed public_expected.npz with every float expected array scaled by (1 + relative)."""
-    from autograder.selfcheck import PUBLIC_EXPECTED, _write_archive, parse_public_data
+    from autograder.student.selfcheck import PUBLIC_EXPECTED, _write_archive, parse_public_data
 
     data = parse_public_data((hw5.template_dir / PUBLIC_EXPECTED).read_bytes())
     expected_keys = {key for entry in data.manifest["cases"] for key in entry.get("expected", {}).values()}
@@ -402,7 +402,7 @@ def _perturbed_public_data(hw5, relative: float) -> bytes:
 def test_public_expected_tolerates_last_bit_differences_but_not_real_ones(hw5) -> None:
     """Another machine's BLAS changes the reference outputs in their last bits: still in sync.
     A difference a student's verdict could notice (a tenth of a case's threshold) is drift."""
-    from autograder.selfcheck import PUBLIC_EXPECTED, same_public_data
+    from autograder.student.selfcheck import PUBLIC_EXPECTED, same_public_data
 
     committed = (hw5.template_dir / PUBLIC_EXPECTED).read_bytes()
     assert same_public_data(committed, _perturbed_public_data(hw5, 1e-15), hw5)

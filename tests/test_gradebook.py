@@ -12,7 +12,7 @@ from results_factory import at, make_result, sha_of
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateTable
 
-from autograder.gradebook import Base, Policy, open_gradebook
+from autograder.course.gradebook import Base, Policy, open_gradebook
 
 HW = "hw5_cnn"
 PG_URL = os.environ.get("INTRO2AI_TEST_PG_URL")  # e.g. postgresql+psycopg://user@host/db (emptied!)

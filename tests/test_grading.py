@@ -26,7 +26,7 @@ from grading_helpers import (
 
 from autograder.assignment import load_assignment
 from autograder.cli import main
-from autograder.grade import GradeOptions, grade_zip
+from autograder.grading.run import GradeOptions, grade_zip
 from autograder.sandbox.command import bwrap_path
 
 FAST = ("overfit", "train")  # the training groups have their own tests below

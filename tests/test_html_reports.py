@@ -10,7 +10,7 @@ import pytest
 from results_factory import HOSTILE, at, make_result
 
 from autograder.assignment import Visibility, load_assignment
-from autograder.gradebook import Policy, open_gradebook
+from autograder.course.gradebook import Policy, open_gradebook
 from autograder.reports.html import (
     MAX_CURVE_POINTS,
     curve,

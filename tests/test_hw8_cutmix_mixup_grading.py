@@ -13,12 +13,11 @@ import pytest
 from click.testing import CliRunner
 from grading_helpers import cli_args, make_zip, mutate, replace_function, source
 
-from autograder import selfcheck
 from autograder.assignment import load_assignment
-from autograder.authoring import build_release_zip, template_drift
-from autograder.authoring.generate import render_template
+from autograder.authoring.generate import build_release_zip, render_template, template_drift
 from autograder.cli import main
-from autograder.grade import GradeOptions, grade_zip
+from autograder.grading.run import GradeOptions, grade_zip
+from autograder.student import selfcheck
 
 AUGMENT = "intro2ai/augment.py"
 LAYERS = "intro2ai/layers.py"

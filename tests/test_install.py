@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from autograder.assignment import load_assignment
-from autograder.pack import pack
 from autograder.sandbox.command import bwrap_path
+from autograder.student.pack import pack
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from zipfactory import Entry, bomb_entry, build_zip, zero_bomb, zip_of
 
-from autograder.intake import (
+from autograder.grading.intake import (
     FileSpec,
     IntakeCaps,
     Submission,

@@ -25,12 +25,12 @@ from results_factory import at, make_result
 from urllib3.util.retry import Retry
 
 from autograder.cli import main
-from autograder.gradebook import Policy, PublishedView, open_gradebook
-from autograder.lti.ags import AgsClient, HttpSettings, client_assertion
-from autograder.lti.keys import ensure_key, load_key
-from autograder.lti.platform import read_platform
-from autograder.lti.publish import TAG, plan_scores, publish
-from autograder.roster import lti_user_ids
+from autograder.course.gradebook import Policy, PublishedView, open_gradebook
+from autograder.course.roster import lti_user_ids
+from autograder.reports.lti.ags import AgsClient, HttpSettings, client_assertion
+from autograder.reports.lti.keys import ensure_key, load_key
+from autograder.reports.lti.platform import read_platform
+from autograder.reports.lti.publish import TAG, plan_scores, publish
 
 HW = "hw5_cnn"
 LTI = {"s1": "lti-aaa1", "s2": "lti-bbb2", "s3": "lti-ccc3", "s4": "lti-ddd4", "s5": "lti-eee5",

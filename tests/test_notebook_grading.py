@@ -18,16 +18,16 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import notebook_run
 from autograder.assignment import AssignmentError, load_assignment, notebook_settings
-from autograder.grade import GradeOptions, grade_zip
-from autograder.intake import read_submission
-from autograder.notebook_run import (
+from autograder.grading import notebook as notebook_run
+from autograder.grading.intake import read_submission
+from autograder.grading.notebook import (
     NotebookProblem,
     check_notebook,
     grade_notebook,
     load_notebook,
 )
+from autograder.grading.run import GradeOptions, grade_zip
 from autograder.sandbox.command import bwrap_path
 from autograder.sandbox.supervisor import TaskRun
 

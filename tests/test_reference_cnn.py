@@ -15,7 +15,7 @@ from intro2ai.gradient_check import eval_numerical_gradient
 from intro2ai.solver import Solver, keep_freed_memory
 from intro2ai.vis_utils import visualize_grid
 
-from autograder.judge import rel_error
+from autograder.grading.judge import rel_error
 
 SMALL_NET = {"num_filters": 3, "filter_size": 3, "input_dim": (3, 16, 16), "hidden_dim": 7}
 

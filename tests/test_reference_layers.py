@@ -28,7 +28,7 @@ from intro2ai.layers import (
     max_pool_forward_naive,
 )
 
-from autograder.judge import rel_error
+from autograder.grading.judge import rel_error
 
 PACKAGE = Path(fast_layers.__file__).resolve().parent
 

@@ -16,11 +16,12 @@ import pytest
 from click.testing import CliRunner
 from grading_helpers import LAYERS, cli_args, mutate, source
 
-from autograder import grade, selfcheck
 from autograder.assignment import load_assignment
 from autograder.authoring.generate import render_template
 from autograder.cli import main
-from autograder.grade import GradingContext, expand_cases
+from autograder.grading import run as grade
+from autograder.grading.run import GradingContext, expand_cases
+from autograder.student import selfcheck
 
 REPO = Path(__file__).resolve().parent.parent
 LOCAL_CASES, LATER_CASES = 10, 2  # HW5's public cases: judged here / needing the reference

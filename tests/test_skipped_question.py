@@ -7,7 +7,7 @@ import dataclasses
 from grading_helpers import make_zip, reference_files
 
 from autograder.assignment import load_assignment
-from autograder.grade import GradeOptions, grade_zip
+from autograder.grading.run import GradeOptions, grade_zip
 
 
 def test_a_question_with_only_skipped_cases_is_left_out(tmp_path):

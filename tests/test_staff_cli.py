@@ -19,9 +19,9 @@ from results_factory import at, make_result
 
 from autograder.assignment import load_assignment
 from autograder.cli import main
-from autograder.grade import GradeOptions, grade_zip
-from autograder.gradebook import open_gradebook
-from autograder.gradescope_bundle import submission_zip
+from autograder.course.gradebook import open_gradebook
+from autograder.grading.run import GradeOptions, grade_zip
+from autograder.reports.gradescope_bundle import submission_zip
 
 HW = "hw5_cnn"
 DUE = "2026-11-26T14:00+00:00"  # results_factory's at(1)
@@ -319,7 +319,7 @@ def test_gradescope_upload_shapes(tmp_path) -> None:
 def test_run_autograder_always_writes_results(tmp_path) -> None:
     """Even when the grader cannot start (here: no bundle.json), Gradescope gets a results.json: the
     staff message and no score (a grader fault is never the student's grade)."""
-    from autograder.gradescope_bundle import FAULT_OUTPUT, run_autograder
+    from autograder.reports.gradescope_bundle import FAULT_OUTPUT, run_autograder
 
     (tmp_path / "submission").mkdir()
     assert run_autograder(tmp_path) == 1

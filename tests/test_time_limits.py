@@ -18,9 +18,9 @@ import pytest
 from grading_helpers import make_zip, reference_files, replace_function, small_training, source
 
 from autograder.assignment import TimePolicy, load_assignment
-from autograder.grade import GradeOptions, calibrate_limits, grade_zip
+from autograder.grading.run import GradeOptions, calibrate_limits, grade_zip
+from autograder.grading.time_limits import ReferenceCosts, derive, group_key
 from autograder.sandbox.supervisor import TimeLimit
-from autograder.time_limits import ReferenceCosts, derive, group_key
 
 LAYERS = "intro2ai/layers.py"
 
@@ -69,7 +69,7 @@ def test_reference_cost_is_measured_once_per_machine_and_code(hw5, tmp_path, mon
     here = ReferenceCosts.open(hw5, tmp_path)
     assert here.get(key) == 1.25
 
-    monkeypatch.setattr("autograder.time_limits._cpu_model", lambda: "another CPU")
+    monkeypatch.setattr("autograder.grading.time_limits._cpu_model", lambda: "another CPU")
     elsewhere = ReferenceCosts.open(hw5, tmp_path)
     assert elsewhere.path != here.path and elsewhere.get(key) is None  # another machine measures afresh
 

@@ -14,7 +14,7 @@ from results_factory import make_result
 from training_networks import UNSTABLE_SOFTMAX, network_files
 
 from autograder.assignment import Shown, load_assignment
-from autograder.grade import (
+from autograder.grading.run import (
     GradeOptions,
     GradingContext,
     case_verdict,

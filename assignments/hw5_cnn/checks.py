@@ -14,7 +14,7 @@ import numpy as np
 from intro2ai import data_utils, layers  # the reference package (the engine's own_package)
 from intro2ai.classifiers.cnn import ThreeLayerConvNet
 
-from autograder.judge import (
+from autograder.grading.judge import (
     Verdict,
     accepts_nonfinite,
     judge_rel_error,

@@ -22,7 +22,7 @@ from intro2ai import (  # HW8's reference package (the engine's own_package)
 )
 from intro2ai.classifiers.cnn import ThreeLayerConvNet
 
-from autograder.judge import Verdict, accepts_nonfinite, judge_rel_error
+from autograder.grading.judge import Verdict, accepts_nonfinite, judge_rel_error
 
 FALSE_FAILURE = 1e-8  # per statistical test; a whole submission (< 50 tests) stays below 1e-6
 

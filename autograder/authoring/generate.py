@@ -15,7 +15,7 @@ from typing import Protocol
 
 from autograder.authoring.markers import AuthoringError, scan, strip_python
 from autograder.authoring.notebooks import student_notebook
-from autograder.selfcheck import PUBLIC_EXPECTED, public_expected_files, same_public_data
+from autograder.student.selfcheck import PUBLIC_EXPECTED, public_expected_files, same_public_data
 
 ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
 # Local build products in a template folder: neither stale nor drift (they are git-ignored too).

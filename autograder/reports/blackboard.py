@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
-from autograder.gradebook import CountedScore
+from autograder.course.gradebook import CountedScore
+from autograder.course.roster import match_students, read_roster
 from autograder.reports.tabular import (
     AS_GRADED,
     ExportReport,
@@ -30,7 +31,6 @@ from autograder.reports.tabular import (
     to_csv,
     write_text,
 )
-from autograder.roster import match_students, read_roster
 
 USERNAME = "Username"
 FEEDBACK = ("Feedback to User", "Feedback Format")

@@ -17,7 +17,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from autograder.gradebook import CountedScore
+from autograder.course.gradebook import CountedScore
+from autograder.course.roster import match_students, read_roster
 from autograder.reports.tabular import (
     AS_GRADED,
     ExportReport,
@@ -28,7 +29,6 @@ from autograder.reports.tabular import (
     to_csv,
     write_text,
 )
-from autograder.roster import match_students, read_roster
 
 NAMES = (("Student",), ("LastName", "FirstName"))  # the two layouts of Canvas's export
 IDENTITY = ("Student", "LastName", "FirstName", "ID", "SIS User ID", "SIS Login ID", "Integration ID",

@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from autograder.assignment import Shown
-from autograder.gradebook import MissingGrade
+from autograder.course.gradebook import MissingGrade
 from autograder.reports.tabular import SCORED_STATUSES, fmt_points
 
 TEMPLATES = Path(__file__).parent / "templates"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from autograder.gradebook import CountedScore
+from autograder.course.gradebook import CountedScore
 from autograder.reports.tabular import (
     ExportReport,
     fmt_points,

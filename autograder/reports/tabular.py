@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.gradebook import CountedScore
+from autograder.course.gradebook import CountedScore
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # Statuses the gradebook scores (an ungradable zip and a late-only student earn their 0). Any

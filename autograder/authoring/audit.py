@@ -36,7 +36,7 @@ from cosmic_ray.plugins import get_operator
 
 from autograder.assignment import Assignment
 from autograder.authoring.markers import scan
-from autograder.grade import GradeOptions, grade_zip
+from autograder.grading.run import GradeOptions, grade_zip
 
 if sys.version_info >= (3, 11):
     import tomllib

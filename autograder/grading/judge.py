@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder.intake import printable
+from autograder.grading.intake import printable
 
 
 @dataclass(frozen=True)

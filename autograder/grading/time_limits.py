@@ -76,7 +76,7 @@ def code_digest(assignment: Assignment) -> str:
     so editing a multiple in the declaration keeps the measurements; editing a case does not.
     """
     digest = hashlib.sha256()
-    sandbox = Path(__file__).parent / "sandbox"
+    sandbox = Path(__file__).parents[1] / "sandbox"
     files = [(assignment.root, assignment.root / name) for name in ("driver.py", "checks.py")]
     files += [(sandbox, sandbox / name) for name in RUNNER_FILES]
     for root in (assignment.reference_dir / assignment.package, assignment.template_dir / assignment.package):

@@ -34,8 +34,8 @@ from autograder.assignment import (
     make_case,
     notebook_settings,
 )
-from autograder.intake import Submission, UngradableSubmission, read_submission, sha256_file
-from autograder.judge import (
+from autograder.grading.intake import Submission, UngradableSubmission, read_submission, sha256_file
+from autograder.grading.judge import (
     BUILTIN_JUDGES,
     Invalid,
     Verdict,
@@ -43,7 +43,17 @@ from autograder.judge import (
     finite_extras,
     validate,
 )
-from autograder.notebook_run import grade_notebook, record_notebook
+from autograder.grading.notebook import grade_notebook, record_notebook
+from autograder.grading.scoring import (
+    FAULT,
+    CaseResult,
+    CaseTiming,
+    question_result,
+    result_document,
+    split_points,
+    ungradable_question,
+)
+from autograder.grading.time_limits import CALIBRATION_LIMIT, ReferenceCosts, derive, group_key
 from autograder.sandbox.cgroup import cgroup_version
 from autograder.sandbox.command import SandboxUnavailable, isolation_for, sandbox_uid
 from autograder.sandbox.slots import sandbox_slot
@@ -56,16 +66,6 @@ from autograder.sandbox.supervisor import (
     fixed_time,
     run_cases,
 )
-from autograder.scoring import (
-    FAULT,
-    CaseResult,
-    CaseTiming,
-    question_result,
-    result_document,
-    split_points,
-    ungradable_question,
-)
-from autograder.time_limits import CALIBRATION_LIMIT, ReferenceCosts, derive, group_key
 
 MAX_RUNS_PER_GROUP = 3
 UNFINISHED_MESSAGES = {

@@ -32,8 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from autograder.assignment import Assignment, load_assignment
-from autograder.gradebook import Gradebook
-from autograder.lms_layout import ClassFolder, Entry, discover
+from autograder.course.gradebook import Gradebook
+from autograder.course.lms_layout import ClassFolder, Entry, discover
 from autograder.reports.html import feedback_filename
 
 RETRIES = 2
@@ -122,7 +122,10 @@ class WorkerDied(Exception):
 
 def grade_submission(name: str, data: bytes, student: str, settings: WorkerSettings) -> dict:
     """Runs on a worker: writes the zip into a private temp folder and grades it single-threaded."""
-    from autograder.grade import GradeOptions, grade_zip  # imports numpy: after _single_threaded
+    from autograder.grading.run import (  # imports numpy: after _single_threaded
+        GradeOptions,
+        grade_zip,
+    )
 
     options = GradeOptions(
         seed=settings.seed, data=settings.data, only=settings.only, skip_groups=settings.skip_groups,
@@ -356,7 +359,7 @@ def _settle(job: Job, value: dict | BaseException, assignment: Assignment, grade
             results_dir: Path | None) -> Outcome:  # fmt: skip
     """Records a worker's result document, or turns its failure (an exception, a dead worker, an
     `error` result) into a fault row, which records no attempt so that the next run grades it."""
-    from autograder.scoring import FAULT  # noqa: I001 - imports numpy, so not at the top where workers import us
+    from autograder.grading.scoring import FAULT  # noqa: I001 - imports numpy, so not at the top where workers import us
 
     if isinstance(value, BaseException):
         return _fault(job, _one_line(value), assignment, gradebook)

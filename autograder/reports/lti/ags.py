@@ -25,8 +25,8 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from autograder.lti.keys import ALGORITHM, ToolKey
-from autograder.lti.platform import Platform
+from autograder.reports.lti.keys import ALGORITHM, ToolKey
+from autograder.reports.lti.platform import Platform
 
 LINEITEM_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
 SCORE_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"

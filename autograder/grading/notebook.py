@@ -20,7 +20,7 @@ from typing import Any
 import nbformat
 
 from autograder.assignment import Assignment, NotebookSettings
-from autograder.intake import Submission
+from autograder.grading.intake import Submission
 from autograder.reports.html import feedback_filename
 from autograder.sandbox import protocol
 from autograder.sandbox.command import isolation_for, sandbox_uid
@@ -226,7 +226,7 @@ def _execute(nb: nbformat.NotebookNode, settings: NotebookSettings, assignment: 
     task_dir = workdir / "task"
     task_dir.mkdir(parents=True, exist_ok=True)
     for script in RUNNER_FILES:
-        shutil.copyfile(Path(__file__).parent / "sandbox" / script, task_dir / script)
+        shutil.copyfile(Path(__file__).parents[1] / "sandbox" / script, task_dir / script)
     nbformat.write(nb, task_dir / "notebook.ipynb")
     task = {
         "notebook": "notebook.ipynb", "cell_timeout_s": settings.cell_timeout_s,

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from autograder.assignment import Assignment, Case, Question
-from autograder.judge import finite_or_none
+from autograder.grading.judge import finite_or_none
 
 SCHEMA_VERSION = 1
 FAULT = "error"  # result status: the grader failed, the submission is not graded

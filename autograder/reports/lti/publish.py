@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from autograder.gradebook import CountedScore, Gradebook, PublishedView
-from autograder.lti.ags import AgsClient, LineItem, PlatformError, Score
+from autograder.course.gradebook import CountedScore, Gradebook, PublishedView
+from autograder.reports.lti.ags import AgsClient, LineItem, PlatformError, Score
 from autograder.reports.tabular import feedback_text, fmt_points, points_possible
 
 TAG = "intro2ai-autograder"

@@ -65,7 +65,7 @@ from pathlib import Path
 ROOT = Path(os.environ.get("AUTOGRADER_ROOT", "/autograder"))
 sys.path.insert(0, str(ROOT / "source" / "grader"))
 
-from autograder.gradescope_bundle import run_autograder  # noqa: E402
+from autograder.reports.gradescope_bundle import run_autograder  # noqa: E402
 
 sys.exit(run_autograder(ROOT))
 '''
@@ -127,7 +127,7 @@ def _requirements(repo: Path) -> str:
 
 def run_autograder(root: Path) -> int:
     """Grades the submission in root/submission; writes root/results/results.json in every case."""
-    from autograder.grade import GradeOptions, grade_zip
+    from autograder.grading.run import GradeOptions, grade_zip
     from autograder.reports.gradescope import write_gradescope
     from autograder.reports.terminal import render_result
     from autograder.sandbox.preflight import preflight

@@ -36,16 +36,16 @@ from typing import Any
 import numpy as np
 
 from autograder.assignment import Assignment, Case, Question, load_assignment, own_package
-from autograder.grade import (
+from autograder.grading.run import (
     MAX_RUNS_PER_GROUP,
     GradingContext,
     case_verdict,
     judge_for,
     prepare_case,
 )
+from autograder.grading.scoring import CaseResult, question_status
 from autograder.sandbox.command import Isolation
 from autograder.sandbox.supervisor import CaseRecord, SandboxCase, run_cases
-from autograder.scoring import CaseResult, question_status
 
 PUBLIC_EXPECTED = "public_expected.npz"
 MANIFEST = "manifest.json"

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from autograder.lti import DEFAULT_KEY_DIR
+from autograder.reports.lti import DEFAULT_KEY_DIR
 
 PRIVATE_KEY_FILE = "lti-tool-private.pem"
 JWKS_FILE = "jwks.json"
