@@ -1,3 +1,3 @@
-"""intro2ai autograder: sandboxed grading and assignment distribution for numpy homework."""
+"""Command line step: intro2ai autograder: sandboxed grading and assignment distribution for numpy homework."""
 
 __version__ = "0.1.0"

@@ -1,4 +1,4 @@
-"""Reads `assignments/<id>/assignment.toml` into frozen plain objects; loads the parent-side checks.
+"""Declaration step: reads `assignments/<id>/assignment.toml` into frozen plain objects; loads the parent-side checks.
 
 An assignment is data: files, questions, cases, points, thresholds and limits. The only code it
 brings is `checks.py` (parent side: probe inputs, reference outputs, custom judges) and
@@ -27,6 +27,7 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENTS_DIR = REPO_ROOT / "assignments"
+BUILTIN_JUDGE_NAMES = ("rel_error",)  # judges a case may name without checks.py (grading/judge.py has each)
 MANIFEST_NAME = "MANIFEST.json"  # a packed zip's record: assignment id, version, file digests (`grade pack`)
 
 

@@ -1,4 +1,4 @@
-"""The `grade` command line: parses options, calls one function per command, prints, exits.
+"""Command line step: the `grade` command line: parses options, calls one function per command, prints, exits.
 
 Exit codes: 0 graded (any score) or command succeeded, 1 refused with a one-line reason (fix the
 input), 2 usage error, 3 ungradable submission, 4 internal fault (a bug in the grader: report it).
@@ -84,14 +84,13 @@ def _assignment(name: str | None, submission: Path | None = None):
         raise click.BadParameter(str(exc), param_hint="--assignment") from exc
 
 
-def _data_source(assignment, data: str | None) -> str | None:
-    """`--data`, else the assignment's `[data] env` variable, else None (the assignment's default)."""
-    return assignment.data.pick(data)
+def _run_options(assignment, data: str | None = None, no_training: bool = False, **chosen):
+    """The one RunOptions of a command: data from `--data` or the assignment's env variable, and
+    `--no-training` as the assignment's `[training] groups`; the rest as chosen."""
+    from autograder.grading.options import RunOptions
 
-
-def _skipped(assignment, no_training: bool) -> tuple[str, ...]:
-    """The groups `--no-training` leaves out: the assignment's `[training] groups`."""
-    return assignment.training_groups if no_training else ()
+    skipped = assignment.training_groups if no_training else ()
+    return RunOptions(data=assignment.data.pick(data), skip_groups=skipped, **chosen)
 
 
 assignment_option = click.option(
@@ -137,15 +136,14 @@ def grade_zip_command(submission, assignment_name, json_path, seed, data, no_tra
     A preflight run checks the sandbox first. Exit code 4 (and no score) when the grader or its
     sandbox failed: that is never the student's grade.
     """
-    from autograder.grading.run import GradeOptions, grade_zip
+    from autograder.grading.run import grade_zip
     from autograder.reports.terminal import render_result
 
     assignment = _assignment(assignment_name, submission)
     _preflight_or_exit(assignment.limits, allow_weaker_isolation)
-    options = GradeOptions(seed=seed, data=_data_source(assignment, data), only=tuple(only),
-                           skip_groups=_skipped(assignment, no_training),
-                           parallel=2, student=student, progress=_progress_printer(), artifacts_dir=artifacts_dir,
-                           run_notebook=not no_notebook, allow_weaker_isolation=allow_weaker_isolation)  # fmt: skip
+    options = _run_options(assignment, data, no_training, seed=seed, only=tuple(only), parallel=2, student=student,
+                           progress=_progress_printer(), artifacts_dir=artifacts_dir, run_notebook=not no_notebook,
+                           allow_weaker_isolation=allow_weaker_isolation)  # fmt: skip
     result = _guarded(lambda: grade_zip(submission, assignment, options))
     if json_path:
         json_path.write_text(json.dumps(result, indent=2), encoding="utf-8")
@@ -223,18 +221,16 @@ def pack_command(working_copy, assignment_name, output, without_notebook) -> Non
 @allow_weaker_option
 def demo_command(assignment_name, data, no_training, workdir, allow_weaker_isolation) -> None:
     """Pack the reference solution, grade it in the sandbox, and show the result (should be full marks)."""
-    from autograder.grading.run import GradeOptions, grade_zip
+    from autograder.grading.run import grade_zip
     from autograder.reports.terminal import render_result
     from autograder.student.pack import pack
 
     assignment = _assignment(assignment_name)
-    data = _data_source(assignment, data)
     _preflight_or_exit(assignment.limits, allow_weaker_isolation)
     zip_path = pack(assignment, assignment.reference_dir, workdir / "reference_submit.zip", unrun_notebook=True).path
-    click.echo(f"packed the reference solution into {zip_path}; grading it (data: {data or assignment.data.default}) ...")
-    options = GradeOptions(data=data, skip_groups=_skipped(assignment, no_training), parallel=2,
-                           progress=_progress_printer(), artifacts_dir=workdir / "artifacts",
-                           allow_weaker_isolation=allow_weaker_isolation)  # fmt: skip
+    options = _run_options(assignment, data, no_training, parallel=2, progress=_progress_printer(),
+                           artifacts_dir=workdir / "artifacts", allow_weaker_isolation=allow_weaker_isolation)
+    click.echo(f"packed the reference solution into {zip_path}; grading it (data: {options.data or assignment.data.default}) ...")
     result = _guarded(lambda: grade_zip(zip_path, assignment, options))
     (workdir / "reference_result.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
     click.echo(render_result(result))
@@ -320,12 +316,10 @@ def calibrate_limits_command(assignment_name, data, no_training, force, cache_di
     per machine (CPU model, cores, BLAS) and code version; run this to do it up front (e.g. before
     a batch) or, with --force, after changing the machine's BLAS.
     """
-    from autograder.grading.run import GradeOptions, calibrate_limits
+    from autograder.grading.run import calibrate_limits
 
     assignment = _assignment(assignment_name)
-    options = GradeOptions(data=_data_source(assignment, data), skip_groups=_skipped(assignment, no_training),
-                           progress=_progress_printer(),
-                           cache_dir=cache_dir)  # fmt: skip
+    options = _run_options(assignment, data, no_training, progress=_progress_printer(), cache_dir=cache_dir)
     rows = _guarded(lambda: calibrate_limits(assignment, options, force=force))
     if not rows:
         raise click.ClickException(f"{assignment.id} declares no [time_limits]: its fixed [limits] apply")
@@ -369,7 +363,7 @@ def batch_command(folder, assignment_name, jobs, gradebook_url, seed, data, no_t
     import contextlib
     import secrets
 
-    from autograder import batch
+    from autograder.course import batch
     from autograder.course.gradebook import open_gradebook
 
     if scheduler and workers:
@@ -382,8 +376,9 @@ def batch_command(folder, assignment_name, jobs, gradebook_url, seed, data, no_t
         raise click.BadParameter(f"no question {', '.join(unknown)} in {assignment.id}", param_hint="-q/--question")
     seed = secrets.randbelow(2**31) if seed is None else seed
     artifacts = results_dir / "artifacts" if results_dir and not no_notebook and not scheduler else None
-    settings = batch.WorkerSettings(assignment.id, seed, _data_source(assignment, data), tuple(only), _skipped(assignment, no_training),
-                                    not no_notebook, artifacts, allow_weaker_isolation)  # fmt: skip
+    options = _run_options(assignment, data, no_training, seed=seed, only=tuple(only), run_notebook=not no_notebook,
+                           artifacts_dir=artifacts, allow_weaker_isolation=allow_weaker_isolation)  # fmt: skip
+    settings = batch.WorkerSettings(assignment.id, options)
     if not (scheduler or workers):
         _preflight_or_exit(assignment.limits, allow_weaker_isolation)
     with open_gradebook(gradebook_url) as gradebook:
@@ -529,13 +524,10 @@ def _missing_grades(gradebook_url: str, assignment_id: str) -> list:
     return missing
 
 
-EXPORT_FORMATS = ("canvas", "moodle", "blackboard", "gradescope", "csv")
-SCALED_FORMATS = ("canvas", "moodle", "blackboard")
-
-
 @main.command("export")
 @staff_gradebook_option
-@click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), required=True, help="The LMS import format.")
+@click.option("--format", "fmt", type=click.Choice(["canvas", "moodle", "blackboard", "gradescope", "csv"]),
+              required=True, help="The LMS import format (the registry in autograder/reports/exports.py).")
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
               help="File to write (gradescope: a folder, one results.json-style file per student).")  # fmt: skip
 @assignment_option
@@ -564,62 +556,31 @@ def export_command(gradebook_url, fmt, output, assignment_name, roster, column_i
     """
     import csv
 
+    from autograder.reports.exports import EXPORTERS, ExportRequest, export
     from autograder.reports.tabular import Scale, fmt_points
 
-    if fmt == "canvas" and (roster is None or column_id is None):
-        raise click.UsageError("--format canvas needs --roster (Canvas's gradebook export) and --column-id")
-    if scale_to is not None and fmt not in SCALED_FORMATS:
-        raise click.UsageError(f"--scale-to applies to {', '.join(SCALED_FORMATS)}, not {fmt}")
+    exporter = EXPORTERS[fmt]
+    given = {"roster": roster, "column_id": column_id}
+    if any(given[need] is None for need in exporter.needs):
+        flags = " and ".join(f"--{need.replace('_', '-')}" for need in exporter.needs)
+        raise click.UsageError(f"--format {fmt} needs {flags}")
+    if scale_to is not None and not exporter.scaled:
+        scaled = ", ".join(name for name, e in EXPORTERS.items() if e.scaled)
+        raise click.UsageError(f"--scale-to applies to {scaled}, not {fmt}")
     assignment = _assignment(assignment_name)
-    scale = Scale(scale_to)
     if scale_to is not None:
         output = output.with_name(f"{output.stem}.scaled-to-{fmt_points(scale_to)}{output.suffix}")
-    scores = _counted_scores(gradebook_url, assignment_name, pick, due, penalty_per_day, cutoff)
+    scores = _counted_scores(gradebook_url, assignment.id, pick, due, penalty_per_day, cutoff)
+    request = ExportRequest(output, scores, title or assignment.title, assignment.visibility, Scale(scale_to), roster,
+                            column_id, identifier, delimiter)  # fmt: skip
     try:
-        report = _export(fmt, output, scores, roster, column_id, title or assignment.title, identifier, delimiter,
-                         scale, assignment.visibility)  # fmt: skip
+        report = export(fmt, request)
     except (ValueError, UnicodeError, csv.Error, OSError) as exc:
         raise click.ClickException(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from exc
     _warn(report.warnings)
-    missing = _missing_grades(gradebook_url, assignment_name)
+    missing = _missing_grades(gradebook_url, assignment.id)
     click.echo(report.summary()
                + (f"; {len(missing)} student(s) missing a grade after an internal fault" if missing else ""))  # fmt: skip
-
-
-def _export(fmt, output, scores, roster, column_id, title, identifier, delimiter, scale, visibility):
-    from datetime import datetime, timezone
-
-    from autograder.reports import blackboard, canvas, moodle, plain_csv
-
-    if fmt == "canvas":
-        return canvas.write_canvas(output, scores, roster, title, column_id, scale=scale)
-    if fmt == "moodle":
-        if identifier == "participant":
-            now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")  # PHP's strtotime reads it
-            return moodle.write_moodle_worksheet(output, scores, now, scale)
-        return moodle.write_moodle(output, scores, title, identifier, roster, scale)
-    if fmt == "blackboard":
-        return blackboard.write_blackboard(output, scores, title, column_id, delimiter, roster, scale=scale)
-    if fmt == "gradescope":
-        return _export_gradescope(output, scores, visibility)
-    return plain_csv.write_plain_csv(output, scores)
-
-
-def _export_gradescope(folder: Path, scores, visibility):
-    """One Gradescope results file per student, scored as counted (late policy, manual grades)."""
-    from autograder.reports.gradescope import write_gradescope
-    from autograder.reports.html import feedback_filename
-    from autograder.reports.tabular import ExportReport, has_grade
-
-    report = ExportReport(folder, no_grade_rule="no file is written for them")
-    for score in scores:
-        if score.result is None or not has_grade(score):
-            report.no_grade.append(f"{score.student} ({score.status})")
-            continue
-        name = Path(feedback_filename(score.result)).stem + ".json"
-        write_gradescope(folder / name, {**score.result, "score": score.score}, visibility)
-        report.rows += 1
-    return report
 
 
 @main.command("manual")
@@ -702,7 +663,7 @@ def similarity_command(folder, assignment_name, public_dir, out_dir, threshold, 
     template's given code is left out. Writes a ranked HTML report with the shared fragments side
     by side, and a CSV. A high score is a reason to read the code, not a verdict.
     """
-    from autograder.authoring.similarity import compare_class, write_csv, write_html
+    from autograder.course.similarity import compare_class, write_csv, write_html
 
     report = compare_class(_assignment(assignment_name), folder, public_dir)
     _warn(f"skipped {who}: {why}" for who, why in report.skipped)
@@ -752,7 +713,8 @@ def audit_command(assignment_name, out_dir, jobs, seed, no_training, questions, 
     )
 
     assignment = _assignment(assignment_name)
-    scope = AuditScope(seed, _skipped(assignment, no_training), tuple(questions), tuple(functions), tuple(operators))
+    skipped = _run_options(assignment, no_training=no_training).skip_groups
+    scope = AuditScope(seed, skipped, tuple(questions), tuple(functions), tuple(operators))
     if list_only:
         for mutant in mutants_of(assignment, scope):
             click.echo(f"{mutant.id}  {mutant.file}:{mutant.line}  {mutant.function}  {mutant.operator}")
@@ -797,16 +759,16 @@ def gradescope_bundle_command(output, assignment_name, data, no_training, only, 
     The options chosen here apply to every submission graded on Gradescope. Each run there starts
     with the preflight; when it fails the submission gets no score and a message for the staff.
     """
-    from autograder.reports.gradescope_bundle import BundleOptions, build_bundle
+    from autograder.reports.gradescope_bundle import build_bundle
 
     assignment = _assignment(assignment_name)
     unknown = sorted(set(only) - {q.id for q in assignment.questions})
     if unknown:
         raise click.BadParameter(f"no question {', '.join(unknown)} in {assignment.id}", param_hint="-q/--question")
-    options = BundleOptions(assignment.id, _data_source(assignment, data), tuple(only), _skipped(assignment, no_training), not no_notebook,
-                            allow_weaker_isolation)  # fmt: skip
+    options = _run_options(assignment, data, no_training, only=tuple(only), parallel=2, run_notebook=not no_notebook,
+                           allow_weaker_isolation=allow_weaker_isolation)  # fmt: skip
     try:
-        path = build_bundle(output, options)
+        path = build_bundle(output, assignment.id, options)
     except OSError as exc:
         raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from exc
     click.echo(f"wrote {path}: upload it as the autograder of a Gradescope programming assignment")

@@ -1,4 +1,4 @@
-"""Staff settings file: owns reading the `grade` configuration (TOML) into a typed `Config`.
+"""Declaration step: staff settings file: owns reading the `grade` configuration (TOML) into a typed `Config`.
 
 One file per grading host, so that a choice such as accepting weaker isolation is made once, in
 writing, rather than by whoever types the command. Looked up in `--config FILE`, else

@@ -1,4 +1,4 @@
-"""`grade doctor`: owns describing this host's sandbox, one labelled line per fact, ending with the preflight.
+"""Command line step: `grade doctor`: owns describing this host's sandbox, one labelled line per fact, ending with the preflight.
 
 Everything a TA needs before trusting a batch: whether bubblewrap starts and user namespaces
 work, which uid student code runs as, the cgroup that caps memory and processes, the runtime and

@@ -13,6 +13,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from autograder.assignment import (
+    BUILTIN_JUDGE_NAMES,
     Assignment,
     AssignmentError,
     Case,
@@ -20,7 +21,6 @@ from autograder.assignment import (
     TimePolicy,
     notebook_settings,
 )
-from autograder.grading.judge import BUILTIN_JUDGES
 
 LIMIT_KEYS = frozenset(f.name for f in fields(Limits))
 POLICY_KEYS = frozenset(f.name for f in fields(TimePolicy))
@@ -103,9 +103,9 @@ def _case(case: Case, checks: frozenset[str], tasks: frozenset[str], assignment:
                                    ("expect", "expect_" + case.expect, checks, "checks.py")):  # fmt: skip
         if name not in known:
             yield f"{key} = {name.removeprefix('expect_') if key == 'expect' else name!r}: no {name} in {file}"
-    if case.judge not in BUILTIN_JUDGES and case.judge not in checks:
-        yield f"judge = {case.judge!r} is neither a built-in judge ({', '.join(BUILTIN_JUDGES)}) nor defined in checks.py"
-    if case.judge in BUILTIN_JUDGES and case.threshold is None:
+    if case.judge not in BUILTIN_JUDGE_NAMES and case.judge not in checks:
+        yield f"judge = {case.judge!r} is neither a built-in judge ({', '.join(BUILTIN_JUDGE_NAMES)}) nor defined in checks.py"
+    if case.judge in BUILTIN_JUDGE_NAMES and case.threshold is None:
         yield f"judge = {case.judge!r} needs a threshold"
     if case.second_chance and case.second_chance.task not in tasks:
         yield f"second_chance.task = {case.second_chance.task!r}: no such function in driver.py"

@@ -28,7 +28,7 @@ from grading_helpers import make_zip  # noqa: E402
 from training_networks import NETWORKS, network_files  # noqa: E402
 
 from autograder.assignment import load_assignment  # noqa: E402
-from autograder.grading.run import GradeOptions, grade_zip  # noqa: E402
+from autograder.grading.run import RunOptions, grade_zip  # noqa: E402
 
 GROUPS = ("Q5", "gradcheck", "overfit", "train")
 
@@ -46,7 +46,7 @@ def without_wall_clock_limit(hw5, seconds: float):
 def verdict(hw5, name: str, item: str, data: str, workdir: Path) -> dict:
     """The one Q5 case of `item`'s group for one network on one data set."""
     zip_path = make_zip(workdir / "submit.zip", network_files(hw5, name))
-    options = GradeOptions(seed=5, data=data, only=("Q5",), skip_groups=tuple(g for g in GROUPS if g != item),
+    options = RunOptions(seed=5, data=data, only=("Q5",), skip_groups=tuple(g for g in GROUPS if g != item),
                            max_blas_threads=1, run_notebook=False)  # fmt: skip
     (case,) = grade_zip(zip_path, hw5, options)["questions"][0]["cases"]
     return case

@@ -49,6 +49,7 @@ from autograder.course.batch import (  # noqa: E402
     usable_cores,
 )
 from autograder.course.gradebook import open_gradebook  # noqa: E402
+from autograder.grading.options import RunOptions  # noqa: E402
 from autograder.student.pack import pack  # noqa: E402
 
 SEED = 2026
@@ -76,7 +77,7 @@ def build_class(assignment: Assignment, folder: Path, students: int) -> Path:
 
 def time_batch(assignment: Assignment, folder: Path, backend: Backend, workers: int) -> tuple[float, float]:
     """(end-to-end seconds, steady-state seconds per submission) of one batch."""
-    settings = WorkerSettings(assignment.id, SEED, skip_groups=("overfit", "train"), run_notebook=False)
+    settings = WorkerSettings(assignment.id, RunOptions(seed=SEED, skip_groups=("overfit", "train"), run_notebook=False))
     arrivals: list[float] = []
     with tempfile.TemporaryDirectory() as tmp, open_gradebook(Path(tmp) / "gb.sqlite") as book:
         report = plan_batch(folder, assignment, book, settings)

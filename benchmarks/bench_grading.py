@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from autograder.assignment import Assignment, Limits, load_assignment  # noqa: E402
-from autograder.grading.run import GradeOptions, grade_zip  # noqa: E402
+from autograder.grading.run import RunOptions, grade_zip  # noqa: E402
 from autograder.sandbox.command import bwrap_command, bwrap_path, sandbox_uid  # noqa: E402
 
 Row = tuple[str, float, str, str]
@@ -68,7 +68,7 @@ def grade_reference(training: bool, notebook: bool) -> tuple[float, dict]:
     assignment = load_assignment("hw5_cnn")
     with tempfile.TemporaryDirectory() as tmp:
         zip_path = reference_zip(assignment, Path(tmp) / "submit.zip")
-        options = GradeOptions(seed=1, skip_groups=() if training else ("train",), parallel=os.cpu_count() or 2,
+        options = RunOptions(seed=1, skip_groups=() if training else ("train",), parallel=os.cpu_count() or 2,
                                run_notebook=notebook)  # fmt: skip
         start = time.perf_counter()
         result = grade_zip(zip_path, assignment, options)

@@ -46,7 +46,7 @@ from autograder.assignment import (  # noqa: E402
     load_assignment,
     notebook_settings,  # noqa: E402
 )
-from autograder.grading.run import GradeOptions, grade_zip  # noqa: E402
+from autograder.grading.run import RunOptions, grade_zip  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_grading import graded_files, print_table, reference_zip  # noqa: E402
@@ -86,7 +86,7 @@ def graded_run(assignment: Assignment, tmp: Path) -> tuple[float, dict]:
     zip_path = reference_zip(assignment, tmp / "submit.zip")
     smallest = assignment.questions[0].id
     start = time.perf_counter()
-    result = grade_zip(zip_path, assignment, GradeOptions(seed=1, only=(smallest,)))
+    result = grade_zip(zip_path, assignment, RunOptions(seed=1, only=(smallest,)))
     return time.perf_counter() - start, result["notebook"]
 
 

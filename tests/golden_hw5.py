@@ -89,10 +89,10 @@ def projection(result: dict[str, Any]) -> dict[str, Any]:
 
 def grade_all(workdir: Path) -> dict[str, dict[str, Any]]:
     from autograder.assignment import load_assignment
-    from autograder.grading.run import GradeOptions, grade_zip
+    from autograder.grading.run import RunOptions, grade_zip
 
     assignment = load_assignment("hw5_cnn")
-    options = GradeOptions(seed=SEED, skip_groups=SKIP, parallel=2, max_blas_threads=1, run_notebook=False)
+    options = RunOptions(seed=SEED, skip_groups=SKIP, parallel=2, max_blas_threads=1, run_notebook=False)
     out = {}
     for name, files in submissions(assignment).items():
         result = grade_zip(make_zip(workdir / f"{name}.zip", files), assignment, options)

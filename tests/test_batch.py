@@ -40,6 +40,7 @@ from autograder.course.batch import (
 )
 from autograder.course.gradebook import open_gradebook
 from autograder.course.lms_layout import discover
+from autograder.grading.options import RunOptions
 from autograder.student.pack import pack
 
 FAST = ["--no-training", "--no-notebook", "-q", "Q1", "-q", "Q3"]
@@ -177,7 +178,7 @@ def test_interrupted_batch_resumes_without_regrading(tmp_path, zips):
     folder.mkdir()
     for n in range(total):
         shutil.copyfile(zips["reference"], folder / f"20240{n:02d}.zip")
-    command = [sys.executable, "-c", "from autograder.cli import main; main()", "batch", str(folder), "-j", "1",
+    command = [sys.executable, "-c", "from autograder.cli import main; main()", "batch", str(folder), "-a", "hw5_cnn", "-j", "1",
                "--seed", str(SEED), "--gradebook", str(gradebook), *FAST]  # fmt: skip
     batch = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     workers = _wait_for_first_row(gradebook, batch)
@@ -239,7 +240,7 @@ def test_raising_and_dying_workers_cost_only_their_submission(tmp_path, zips, hw
     for student in ("good1", "raises", "dies", "good2"):
         shutil.copyfile(zips["reference"], folder / f"{student}.zip")
     shutil.copyfile(zips["not_a_zip"], folder / "bad.zip")
-    settings = WorkerSettings(hw5.id, SEED, only=("Q1",), skip_groups=("overfit", "train"), run_notebook=False)
+    settings = WorkerSettings(hw5.id, RunOptions(seed=SEED, only=("Q1",), skip_groups=("overfit", "train"), run_notebook=False))
     with open_gradebook(tmp_path / "gb.sqlite") as book:
         report = plan_batch(folder, hw5, book, settings)
         run_batch(report, hw5, book, local_pool(2), worker=flaky_worker)

@@ -23,6 +23,7 @@ from autograder.course.batch import (
     run_batch,
 )
 from autograder.course.gradebook import open_gradebook
+from autograder.grading.options import RunOptions
 from autograder.student.pack import pack
 
 distributed = pytest.importorskip("distributed")
@@ -57,7 +58,7 @@ def _class(folder, reference_zip, students):
 def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(tmp_path, client, hw5, reference_zip):
     students = [f"2025{n:03d}" for n in range(8)]
     folder = _class(tmp_path / "class", reference_zip, students)
-    settings = WorkerSettings(hw5.id, SEED, only=("Q1",), skip_groups=("overfit", "train"), run_notebook=False)
+    settings = WorkerSettings(hw5.id, RunOptions(seed=SEED, only=("Q1",), skip_groups=("overfit", "train"), run_notebook=False))
     killed = []
 
     def kill_a_busy_worker(outcome) -> None:
@@ -92,8 +93,8 @@ def flaky(name: str, data: bytes, student: str, settings: WorkerSettings) -> dic
 
 def test_a_raising_task_is_retried_then_a_fault_row(tmp_path, client, hw5, reference_zip):
     folder = _class(tmp_path / "class", reference_zip, ["raises", "fine"])
-    settings = WorkerSettings(hw5.id, SEED, only=("Q1",), skip_groups=("overfit", "train"), run_notebook=False,
-                              artifacts_dir=tmp_path)  # fmt: skip
+    settings = WorkerSettings(hw5.id, RunOptions(seed=SEED, only=("Q1",), skip_groups=("overfit", "train"), run_notebook=False,
+                              artifacts_dir=tmp_path))  # fmt: skip
     with open_gradebook(tmp_path / "gb.sqlite") as book:
         report = plan_batch(folder, hw5, book, settings)
         run_batch(report, hw5, book, dask_backend(client), worker=flaky)
@@ -126,7 +127,7 @@ def _switch_bwrap(off: bool) -> None:
 
 
 def test_cli_stops_before_grading_when_a_worker_fails_the_preflight(tmp_path, client, hw5, reference_zip):
-    settings = WorkerSettings(hw5.id, SEED)
+    settings = WorkerSettings(hw5.id, RunOptions(seed=SEED))
     assert preflight_cluster(client, settings) == []
     folder = _class(tmp_path / "class", reference_zip, ["2025200"])
     args = ["batch", str(folder), "--scheduler", client.scheduler.address, "--seed", str(SEED), "--gradebook",

@@ -15,7 +15,7 @@ from grading_helpers import make_zip
 from training_networks import NETWORKS, network_files
 
 from autograder.assignment import load_assignment
-from autograder.grading.run import GradeOptions, grade_zip
+from autograder.grading.run import RunOptions, grade_zip
 
 pytestmark = pytest.mark.cifar
 OTHER_GROUPS = ("Q5", "gradcheck", "train")  # every Q5 group but "overfit"
@@ -23,7 +23,7 @@ OTHER_GROUPS = ("Q5", "gradcheck", "train")  # every Q5 group but "overfit"
 
 def overfit_case(tmp_path, hw5, name, data):
     zip_path = make_zip(tmp_path / f"{abs(hash((name, data)))}.zip", network_files(hw5, name))
-    options = GradeOptions(seed=5, data=data, only=("Q5",), skip_groups=OTHER_GROUPS, max_blas_threads=1,
+    options = RunOptions(seed=5, data=data, only=("Q5",), skip_groups=OTHER_GROUPS, max_blas_threads=1,
                            run_notebook=False)  # fmt: skip
     result = grade_zip(zip_path, hw5, options)
     (case,) = result["questions"][0]["cases"]

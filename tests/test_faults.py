@@ -26,7 +26,7 @@ from autograder.course.batch import (
     summary_text,
 )
 from autograder.course.gradebook import open_gradebook
-from autograder.grading.run import GradeOptions, grade_zip
+from autograder.grading.run import RunOptions, grade_zip
 from autograder.reports.terminal import render_result
 from autograder.sandbox import supervisor
 from autograder.sandbox.command import (
@@ -72,8 +72,8 @@ def broken_start(real):
     return lambda *args: [real(*args)[0], "--no-such-option", *real(*args)[1:]]
 
 
-def q1(**extra) -> GradeOptions:
-    return GradeOptions(seed=3, only=("Q1",), skip_groups=("overfit", "train"), run_notebook=False, **extra)
+def q1(**extra) -> RunOptions:
+    return RunOptions(seed=3, only=("Q1",), skip_groups=("overfit", "train"), run_notebook=False, **extra)
 
 
 @needs_bwrap
@@ -127,7 +127,7 @@ def test_batch_records_no_attempt_for_a_fault_and_a_rerun_grades_it(tmp_path, re
     folder.mkdir()
     for student in ("good", "broken"):
         (folder / f"{student}.zip").write_bytes(reference_zip.read_bytes())
-    settings = WorkerSettings(hw5.id, 5, only=("Q1",), skip_groups=("overfit", "train"), run_notebook=False)
+    settings = WorkerSettings(hw5.id, RunOptions(seed=5, only=("Q1",), skip_groups=("overfit", "train"), run_notebook=False))
     with open_gradebook(tmp_path / "gb.sqlite") as book:
         first = run_batch(plan_batch(folder, hw5, book, settings), hw5, book, local_pool(2), worker=broken_sandbox_worker)
         assert {o.entry.student: o.status for o in first.outcomes} == {"good": "graded", "broken": "fault"}

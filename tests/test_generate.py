@@ -16,14 +16,15 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from autograder.authoring import (
-    AuthoringError,
+from autograder.archive import ZIP_DATE_TIME
+from autograder.authoring.generate import (
     build_release_zip,
     generate_template,
+    is_local_product,
+    render_template,
     template_drift,
 )
-from autograder.authoring.generate import ZIP_DATE_TIME, is_local_product, render_template
-from autograder.authoring.markers import END_BANNER, START_BANNER, scan
+from autograder.authoring.markers import END_BANNER, START_BANNER, AuthoringError, scan
 
 # ------------------------------------------------------------------ a tiny fake assignment
 
@@ -390,7 +391,8 @@ def test_student_notebook_prints_what_the_reference_prints(
 
 def _perturbed_public_data(hw5, relative: float) -> bytes:
     """The committed public_expected.npz with every float expected array scaled by (1 + relative)."""
-    from autograder.student.selfcheck import PUBLIC_EXPECTED, _write_archive, parse_public_data
+    from autograder.authoring.public_data import _write_archive
+    from autograder.student.selfcheck import PUBLIC_EXPECTED, parse_public_data
 
     data = parse_public_data((hw5.template_dir / PUBLIC_EXPECTED).read_bytes())
     expected_keys = {key for entry in data.manifest["cases"] for key in entry.get("expected", {}).values()}
@@ -402,7 +404,8 @@ def _perturbed_public_data(hw5, relative: float) -> bytes:
 def test_public_expected_tolerates_last_bit_differences_but_not_real_ones(hw5) -> None:
     """Another machine's BLAS changes the reference outputs in their last bits: still in sync.
     A difference a student's verdict could notice (a tenth of a case's threshold) is drift."""
-    from autograder.student.selfcheck import PUBLIC_EXPECTED, same_public_data
+    from autograder.authoring.public_data import same_public_data
+    from autograder.student.selfcheck import PUBLIC_EXPECTED
 
     committed = (hw5.template_dir / PUBLIC_EXPECTED).read_bytes()
     assert same_public_data(committed, _perturbed_public_data(hw5, 1e-15), hw5)

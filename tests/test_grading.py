@@ -26,7 +26,7 @@ from grading_helpers import (
 
 from autograder.assignment import load_assignment
 from autograder.cli import main
-from autograder.grading.run import GradeOptions, grade_zip
+from autograder.grading.run import RunOptions, grade_zip
 from autograder.sandbox.command import bwrap_path
 
 FAST = ("overfit", "train")  # the training groups have their own tests below
@@ -39,7 +39,7 @@ def hw5():
 
 def grade(tmp_path, assignment, files, only=(), skip=FAST, seed=7, prefix=""):
     zip_path = make_zip(tmp_path / "submit.zip", files, prefix=prefix)
-    options = GradeOptions(seed=seed, only=tuple(only), skip_groups=skip, parallel=2, max_blas_threads=1)
+    options = RunOptions(seed=seed, only=tuple(only), skip_groups=skip, parallel=2, max_blas_threads=1)
     return grade_zip(zip_path, assignment, options)
 
 

@@ -16,7 +16,7 @@ from grading_helpers import cli_args, make_zip, mutate, replace_function, source
 from autograder.assignment import load_assignment
 from autograder.authoring.generate import build_release_zip, render_template, template_drift
 from autograder.cli import main
-from autograder.grading.run import GradeOptions, grade_zip
+from autograder.grading.run import RunOptions, grade_zip
 from autograder.student import selfcheck
 
 AUGMENT = "intro2ai/augment.py"
@@ -36,7 +36,7 @@ def files(hw8, augment: str | None = None, layers: str | None = None, root=None)
 
 def grade(tmp_path, hw8, submitted, only=(), skip=EXPERIMENT, seed=5):
     zip_path = make_zip(tmp_path / "submit.zip", submitted)
-    options = GradeOptions(seed=seed, only=tuple(only), skip_groups=skip, parallel=2, max_blas_threads=1)
+    options = RunOptions(seed=seed, only=tuple(only), skip_groups=skip, parallel=2, max_blas_threads=1)
     return grade_zip(zip_path, hw8, options)
 
 

@@ -18,6 +18,7 @@ from grading_helpers import LAYERS, cli_args, mutate, source
 
 from autograder.assignment import load_assignment
 from autograder.authoring.generate import render_template
+from autograder.authoring.public_data import _write_archive
 from autograder.cli import main
 from autograder.grading import run as grade
 from autograder.grading.run import GradingContext, expand_cases
@@ -223,7 +224,7 @@ def test_stale_public_data_is_refused(hw5, rendered, tmp_path) -> None:
         manifest = json.loads(archive.read(selfcheck.MANIFEST))
         arrays = {n[:-4]: np.load(io.BytesIO(archive.read(n))) for n in archive.namelist() if n.endswith(".npy")}
     manifest["cases"][0]["fingerprint"] = "0" * 16  # as if the threshold had changed since
-    (folder / selfcheck.PUBLIC_EXPECTED).write_bytes(selfcheck._write_archive(manifest, arrays))
+    (folder / selfcheck.PUBLIC_EXPECTED).write_bytes(_write_archive(manifest, arrays))
     result = _check(folder)
     assert result.exit_code == 1
     assert "does not match Q1 'seed cell 3'" in result.output and len(result.output.strip().splitlines()) == 1

@@ -15,8 +15,8 @@ from click.testing import CliRunner
 from grading_helpers import cli_args
 
 from autograder.assignment import load_assignment
-from autograder.authoring.similarity import compare_class, functions_of
 from autograder.cli import main
+from autograder.course.similarity import compare_class, functions_of
 
 REFERENCE = Path(__file__).resolve().parents[1] / "reference" / "intro2ai"
 STUDENT_FUNCTIONS = ("conv_forward_naive", "conv_backward_naive", "max_pool_forward_naive", "max_pool_backward_naive")

@@ -7,7 +7,7 @@ import dataclasses
 from grading_helpers import make_zip, reference_files
 
 from autograder.assignment import load_assignment
-from autograder.grading.run import GradeOptions, grade_zip
+from autograder.grading.run import RunOptions, grade_zip
 
 
 def test_a_question_with_only_skipped_cases_is_left_out(tmp_path):
@@ -18,7 +18,7 @@ def test_a_question_with_only_skipped_cases_is_left_out(tmp_path):
     questions = tuple(only_training if q.id == "Q4" else q for q in hw5.questions)
     assignment = dataclasses.replace(hw5, questions=questions)
     zip_path = make_zip(tmp_path / "submit.zip", reference_files(hw5))
-    options = GradeOptions(seed=1, only=("Q3", "Q4"), skip_groups=("train",), parallel=2, max_blas_threads=1)
+    options = RunOptions(seed=1, only=("Q3", "Q4"), skip_groups=("train",), parallel=2, max_blas_threads=1)
     result = grade_zip(zip_path, assignment, options)
     assert result["status"] == "graded", result.get("fault")
     assert [q["id"] for q in result["questions"]] == ["Q3"]

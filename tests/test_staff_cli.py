@@ -20,7 +20,7 @@ from results_factory import at, make_result
 from autograder.assignment import load_assignment
 from autograder.cli import main
 from autograder.course.gradebook import open_gradebook
-from autograder.grading.run import GradeOptions, grade_zip
+from autograder.grading.run import RunOptions, grade_zip
 from autograder.reports.gradescope_bundle import submission_zip
 
 HW = "hw5_cnn"
@@ -45,7 +45,7 @@ def real_result(hw5, tmp_path_factory) -> dict:
     """One engine-made document: the reference graded on Q3 only."""
     folder = tmp_path_factory.mktemp("real")
     zip_path = make_zip(folder / "submit.zip", reference_files(hw5))
-    return grade_zip(zip_path, hw5, GradeOptions(seed=5, only=("Q3",), run_notebook=False))
+    return grade_zip(zip_path, hw5, RunOptions(seed=5, only=("Q3",), run_notebook=False))
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ import pytest
 from grading_helpers import make_zip, reference_files, replace_function, small_training, source
 
 from autograder.assignment import TimePolicy, load_assignment
-from autograder.grading.run import GradeOptions, calibrate_limits, grade_zip
+from autograder.grading.run import RunOptions, calibrate_limits, grade_zip
 from autograder.grading.time_limits import ReferenceCosts, derive, group_key
 from autograder.sandbox.supervisor import TimeLimit
 
@@ -32,7 +32,7 @@ def hw5():
 
 def grade(tmp_path, assignment, files, only, seed=5):
     zip_path = make_zip(tmp_path / "submit.zip", files)
-    options = GradeOptions(seed=seed, only=tuple(only), skip_groups=("overfit", "train"), parallel=2, max_blas_threads=1)
+    options = RunOptions(seed=seed, only=tuple(only), skip_groups=("overfit", "train"), parallel=2, max_blas_threads=1)
     return {q["id"]: q for q in grade_zip(zip_path, assignment, options)["questions"]}
 
 
@@ -75,7 +75,7 @@ def test_reference_cost_is_measured_once_per_machine_and_code(hw5, tmp_path, mon
 
 
 def test_calibrate_measures_the_reference_through_the_sandbox(hw5, tmp_path):
-    rows = calibrate_limits(hw5, GradeOptions(only=(), skip_groups=("overfit", "train", "gradcheck"), cache_dir=tmp_path))
+    rows = calibrate_limits(hw5, RunOptions(only=(), skip_groups=("overfit", "train", "gradcheck"), cache_dir=tmp_path))
     by_group = {(r.question, r.group): r for r in rows}
     assert set(by_group) == {("Q1", "Q1"), ("Q2", "Q2"), ("Q3", "Q3"), ("Q4", "Q4"), ("Q5", "Q5")}
     for row in rows:
@@ -236,7 +236,7 @@ def test_two_concurrent_grades_on_busy_cores_keep_their_training_points(hw5, tmp
     full-size run (two `grade` processes on the reference zip) is benchmarks/bench_concurrent_load.py.
     """
     small = small_training(hw5, num_train=1500, target=0.11)
-    training = GradeOptions(only=("Q5",), skip_groups=("Q5", "gradcheck"))  # the overfit and train groups
+    training = RunOptions(only=("Q5",), skip_groups=("Q5", "gradcheck"))  # the overfit and train groups
     rows = calibrate_limits(small, training)  # measured before the load, as on a grader's first run
     assert {r.group for r in rows} == {"overfit", "train"} and all(r.reference_cpu_s for r in rows)
     zips = [make_zip(tmp_path / f"student{n}.zip", reference_files(hw5)) for n in (1, 2)]

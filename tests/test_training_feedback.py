@@ -15,8 +15,8 @@ from training_networks import UNSTABLE_SOFTMAX, network_files
 
 from autograder.assignment import Shown, load_assignment
 from autograder.grading.run import (
-    GradeOptions,
     GradingContext,
+    RunOptions,
     case_verdict,
     expand_cases,
     grade_zip,
@@ -90,7 +90,7 @@ def test_overflowing_scores_end_to_end(tmp_path, hw5):
     files[cnn] = files[cnn].replace('self.params["W3"] = weight_scale * np.random.randn(',
                                     'self.params["W3"] = 1e3 * np.random.randn(', 1)  # fmt: skip
     assert UNSTABLE_SOFTMAX[1] in files["intro2ai/layers.py"]
-    options = GradeOptions(seed=3, only=("Q5",), skip_groups=("Q5", "gradcheck", "train"), max_blas_threads=1,
+    options = RunOptions(seed=3, only=("Q5",), skip_groups=("Q5", "gradcheck", "train"), max_blas_threads=1,
                            run_notebook=False)  # fmt: skip
     strict = dataclasses.replace(hw5, data=hw5.data.with_target("overfit_accuracy", 0.6))
     result = grade_zip(make_zip(tmp_path / "submit.zip", files), strict, options)

@@ -1,4 +1,4 @@
-"""Mutation audit: owns measuring how well an assignment's checks catch bugs planted in the reference's solution regions.
+"""Authoring step: mutation audit: owns measuring how well an assignment's checks catch bugs planted in the reference's solution regions.
 
 Each mutant is the reference solution with one small change inside one solution region (the
 lines a student writes): cosmic-ray's generic operators (arithmetic, comparisons, numbers, signs,
@@ -22,7 +22,6 @@ import sys
 import tempfile
 import textwrap
 import warnings
-import zipfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
@@ -34,9 +33,10 @@ import parso.python.tree as pt
 from cosmic_ray.operators.operator import Operator
 from cosmic_ray.plugins import get_operator
 
+from autograder.archive import write_zip
 from autograder.assignment import Assignment
 from autograder.authoring.markers import scan
-from autograder.grading.run import GradeOptions, grade_zip
+from autograder.grading.run import RunOptions, grade_zip
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -408,7 +408,7 @@ def run_audit(assignment: Assignment, out_dir: Path, scope: AuditScope, jobs: in
               progress: Callable[[int, int], None] | None = None) -> AuditReport:  # fmt: skip
     """Grade every mutant in scope not already graded under the same settings in `out_dir`."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    options = GradeOptions(seed=scope.seed, skip_groups=scope.skip_groups, only=scope.questions, run_notebook=False,
+    options = RunOptions(seed=scope.seed, skip_groups=scope.skip_groups, only=scope.questions, run_notebook=False,
                            parallel=1)  # fmt: skip
     mutants = mutants_of(assignment, scope)
     state = out_dir / "state.json"
@@ -461,22 +461,18 @@ def _reference_files(assignment: Assignment) -> dict[str, str]:
             for spec in assignment.files if spec.kind == "python"}  # fmt: skip
 
 
-def _grade_mutant(assignment: Assignment, mutant: Mutant, options: GradeOptions) -> dict:
+def _grade_mutant(assignment: Assignment, mutant: Mutant, options: RunOptions) -> dict:
     files = _reference_files(assignment)
     spec = next(s for s in assignment.files if s.name == mutant.file)
     files[spec.dest] = mutant.code
     return _grade(assignment, files, options)
 
 
-def _grade(assignment: Assignment, files: dict[str, str], options: GradeOptions) -> dict:
+def _grade(assignment: Assignment, files: dict[str, str], options: RunOptions) -> dict:
     """Packs `files` as a student zip and grades it like one."""
     scratch = Path(tempfile.mkdtemp(prefix="audit-"))
     try:
-        zip_path = scratch / "submit.zip"
-        with zipfile.ZipFile(zip_path, "w") as archive:
-            for dest, code in files.items():
-                archive.writestr(dest, code)
-        return grade_zip(zip_path, assignment, options)
+        return grade_zip(write_zip(scratch / "submit.zip", files), assignment, options)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

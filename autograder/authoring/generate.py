@@ -1,4 +1,4 @@
-"""Generate: renders student_template/<hw>/ from reference/ and the [release] list; builds the release zip.
+"""Authoring step: generate: renders student_template/<hw>/ from reference/ and the [release] list; builds the release zip.
 
 Everything is rendered in memory first (`render_template`), so writing the template, checking
 it for drift and zipping it all see the same bytes, and running it twice changes nothing.
@@ -7,17 +7,16 @@ it for drift and zipping it all see the same bytes, and running it twice changes
 from __future__ import annotations
 
 import fnmatch
-import io
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from autograder.archive import write_zip
 from autograder.authoring.markers import AuthoringError, scan, strip_python
 from autograder.authoring.notebooks import student_notebook
-from autograder.student.selfcheck import PUBLIC_EXPECTED, public_expected_files, same_public_data
+from autograder.authoring.public_data import public_expected_files, same_public_data
+from autograder.student.selfcheck import PUBLIC_EXPECTED
 
-ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
 # Local build products in a template folder: neither stale nor drift (they are git-ignored too).
 LOCAL_PRODUCTS = ("__pycache__", "*.pyc", "*.so", "*.c", "*.pyd", "build", ".ipynb_checkpoints")
 README = "README.md"
@@ -251,15 +250,5 @@ def template_drift(spec: ReleaseSpec) -> list[str]:
 
 def build_release_zip(spec: ReleaseSpec, out_dir: Path) -> Path:
     """The students' zip (`<id>/...` entries): sorted, fixed timestamps and modes, same bytes each time."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-        for rel, data in render_template(spec).files.items():
-            info = zipfile.ZipInfo(f"{spec.id}/{rel}", date_time=ZIP_DATE_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.create_system = 3
-            info.external_attr = 0o644 << 16
-            archive.writestr(info, data)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / spec.release_zip
-    path.write_bytes(buffer.getvalue())
-    return path
+    entries = {f"{spec.id}/{rel}": data for rel, data in render_template(spec).files.items()}
+    return write_zip(out_dir / spec.release_zip, entries)

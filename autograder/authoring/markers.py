@@ -1,4 +1,4 @@
-"""Solution markers: finds the regions the reference marks as solution and replaces them with stubs.
+"""Authoring step: solution markers: finds the regions the reference marks as solution and replaces them with stubs.
 
 Two syntaxes, one behaviour. The course banners (kept in the student version, the stub goes
 between them) and nbgrader's ``### BEGIN SOLUTION`` / ``### END SOLUTION`` (removed, as nbgrader

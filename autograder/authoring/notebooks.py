@@ -1,4 +1,4 @@
-"""Notebook preprocessors: the pipeline that turns the reference notebook into the student notebook.
+"""Authoring step: notebook preprocessors: the pipeline that turns the reference notebook into the student notebook.
 
 As in nbgrader, each transformation is a small class applied in order to the whole notebook.
 The result is deterministic (stable cell ids, sorted keys), so regenerating changes nothing.

@@ -1,4 +1,4 @@
-"""Batch grading: owns grading a whole class folder on a local process pool or a Dask cluster.
+"""Course step: batch grading: owns grading a whole class folder on a local process pool or a Dask cluster.
 
 The coordinating process maps files to students (`lms_layout`), skips what the gradebook already
 holds for the same content, assignment version and seed (so re-running an interrupted batch
@@ -26,7 +26,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,8 @@ from typing import Any
 from autograder.assignment import Assignment, load_assignment
 from autograder.course.gradebook import Gradebook
 from autograder.course.lms_layout import ClassFolder, Entry, discover
-from autograder.reports.html import feedback_filename
+from autograder.grading.intake import submission_stem
+from autograder.grading.options import RunOptions
 
 RETRIES = 2
 THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
@@ -43,16 +44,15 @@ GENERIC_STEMS = frozenset({"submit", "submission"})  # zip names that are no stu
 
 @dataclass(frozen=True)
 class WorkerSettings:
-    """What every worker grades with: the same seed for the whole class."""
+    """What every worker grades with: the assignment and the CLI's one RunOptions, whose seed is set
+    (the same for the whole class). Its artifacts folder is only meaningful when workers share our filesystem."""
 
     assignment: str
-    seed: int
-    data: str | None = None
-    only: tuple[str, ...] = ()
-    skip_groups: tuple[str, ...] = ()
-    run_notebook: bool = True
-    artifacts_dir: Path | None = None  # only meaningful when workers share our filesystem
-    allow_weaker_isolation: bool = False  # rlimits-only where bubblewrap cannot work (recorded in each result)
+    options: RunOptions
+
+    @property
+    def seed(self) -> int:
+        return self.options.seed
 
 
 @dataclass(frozen=True)
@@ -122,16 +122,9 @@ class WorkerDied(Exception):
 
 def grade_submission(name: str, data: bytes, student: str, settings: WorkerSettings) -> dict:
     """Runs on a worker: writes the zip into a private temp folder and grades it single-threaded."""
-    from autograder.grading.run import (  # imports numpy: after _single_threaded
-        GradeOptions,
-        grade_zip,
-    )
+    from autograder.grading.run import grade_zip  # imports numpy: after _single_threaded
 
-    options = GradeOptions(
-        seed=settings.seed, data=settings.data, only=settings.only, skip_groups=settings.skip_groups,
-        parallel=1, max_blas_threads=1, student=student, run_notebook=settings.run_notebook,
-        artifacts_dir=settings.artifacts_dir, allow_weaker_isolation=settings.allow_weaker_isolation,
-    )  # fmt: skip
+    options = replace(settings.options, parallel=1, max_blas_threads=1, student=student)
     with tempfile.TemporaryDirectory(prefix="batch-") as tmp:
         path = Path(tmp) / Path(name).name
         path.write_bytes(data)
@@ -143,7 +136,7 @@ def worker_preflight(settings: WorkerSettings) -> str | None:
     from autograder.sandbox.preflight import PreflightFailed, preflight
 
     try:
-        preflight(_assignment(settings.assignment).limits, settings.allow_weaker_isolation)
+        preflight(_assignment(settings.assignment).limits, settings.options.allow_weaker_isolation)
     except PreflightFailed as exc:
         return str(exc)
     return None
@@ -388,7 +381,7 @@ def _fault(job: Job, message: str, assignment: Assignment, gradebook: Gradebook)
 
 
 def _save(result: dict, results_dir: Path, overwrite: bool) -> None:
-    path = results_dir / Path(feedback_filename(result)).with_suffix(".json")
+    path = results_dir / f"{submission_stem(result.get('student'), result.get('sha256'))}.json"
     if overwrite or not path.exists():
         results_dir.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(result, indent=2), encoding="utf-8")

@@ -1,4 +1,4 @@
-"""Gradebook: SQLAlchemy models and queries for every graded attempt, manual grades and policies.
+"""Course step: gradebook: SQLAlchemy models and queries for every graded attempt, manual grades and policies.
 
 Storage: an SQLite file by default (WAL journal, busy timeout, `BEGIN IMMEDIATE` for writes, so
 several grading processes can record at once), or any SQLAlchemy URL (PostgreSQL included: only

@@ -1,4 +1,4 @@
-"""LMS bulk downloads: owns mapping the files of a class folder to student ids (Canvas, Moodle, plain).
+"""Course step: LMS bulk downloads: owns mapping the files of a class folder to student ids (Canvas, Moodle, plain).
 
 Layouts, as the LMSs write them (unzip the bulk download first):
 

@@ -1,4 +1,4 @@
-"""Rosters exported from an LMS: read them and match gradebook student ids to their rows."""
+"""Course step: rosters exported from an LMS: read them and match gradebook student ids to their rows."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Intake: owns turning a student's zip into a checked `Submission` (safe extraction, whitelist, caps, located files).
+"""Grading step: intake: owns turning a student's zip into a checked `Submission` (safe extraction, whitelist, caps, located files).
 
 Student zips arrive in every layout, so each wanted file is found by basename (or alias glob)
 wherever it sits. Zips are hostile until proven otherwise: the whole archive is vetted from its
@@ -181,6 +181,15 @@ def _check_zip_file(fh: BinaryIO, caps: IntakeCaps) -> int:
 
 
 MANIFEST_CAP = 64 * 1024
+
+
+def submission_stem(student: str | None, sha256: str | None) -> str:
+    """A file name stem no student id can turn into a path: word characters only, plus the hash.
+
+    Every file made for one submission (its result, executed notebook, feedback page) starts with it.
+    """
+    safe = re.sub(r"[^\w.-]+", "_", str(student or "unknown")).strip("._")[:60]
+    return f"{safe or 'student'}-{str(sha256 or '')[:8] or 'nohash'}"
 
 
 def manifest_assignment(zip_path: Path) -> str | None:

@@ -1,4 +1,4 @@
-"""Verdicts: validates what the sandbox returned and measures it against the reference outputs.
+"""Grading step: verdicts: validates what the sandbox returned and measures it against the reference outputs.
 
 Runs in the parent only, on arrays that were loaded with `allow_pickle=False`. Nothing reaches
 a judge until `validate` has checked exact type, dtype kind, shape and finiteness, so a judge

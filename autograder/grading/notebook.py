@@ -1,4 +1,4 @@
-"""Notebook grading: owns checking a submitted notebook against the template, running it in the sandbox, and its result section and artifacts.
+"""Grading step: notebook grading: owns checking a submitted notebook against the template, running it in the sandbox, and its result section and artifacts.
 
 The notebook is rebuilt from its cell sources alone (outputs, metadata and the student's kernel
 choice are dropped; tags that would hide a failure are removed), compared cell by cell with the
@@ -20,8 +20,7 @@ from typing import Any
 import nbformat
 
 from autograder.assignment import Assignment, NotebookSettings
-from autograder.grading.intake import Submission
-from autograder.reports.html import feedback_filename
+from autograder.grading.intake import Submission, submission_stem
 from autograder.sandbox import protocol
 from autograder.sandbox.command import isolation_for, sandbox_uid
 from autograder.sandbox.slots import sandbox_slot
@@ -195,7 +194,7 @@ def grade_notebook(
     _read_run(run, nb, settings, section)
     if artifacts_dir is None:
         return section, {}
-    stem = feedback_filename({"student": label, "sha256": submission.sha256}).removesuffix(".html")
+    stem = submission_stem(label, submission.sha256)
     return section, write_artifacts(nb, Path(artifacts_dir), f"{stem}.{Path(name).stem}")
 
 

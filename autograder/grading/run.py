@@ -1,4 +1,4 @@
-"""The pipeline for one zip: intake → sandboxed runs → verdicts → scores → result document.
+"""Grading step: the pipeline for one zip: intake → sandboxed runs → verdicts → scores → result document.
 
 Generic: everything assignment-specific comes from the declaration and its checks module. A
 crash, hang or hostile output costs the cases it touches; the run always ends in a result. A fault
@@ -16,8 +16,9 @@ import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -44,6 +45,7 @@ from autograder.grading.judge import (
     validate,
 )
 from autograder.grading.notebook import grade_notebook, record_notebook
+from autograder.grading.options import RunOptions
 from autograder.grading.scoring import (
     FAULT,
     CaseResult,
@@ -55,7 +57,7 @@ from autograder.grading.scoring import (
 )
 from autograder.grading.time_limits import CALIBRATION_LIMIT, ReferenceCosts, derive, group_key
 from autograder.sandbox.cgroup import cgroup_version
-from autograder.sandbox.command import SandboxUnavailable, isolation_for, sandbox_uid
+from autograder.sandbox.command import Isolation, SandboxUnavailable, isolation_for, sandbox_uid
 from autograder.sandbox.slots import sandbox_slot
 from autograder.sandbox.supervisor import (
     IDLE_SHARE,
@@ -79,23 +81,6 @@ IDLE_MESSAGE = ("did not finish within the wall-clock time limit ({wall:g} s) an
                 "it was waiting (sleep, input(), a lock, a child process), not computing")  # fmt: skip
 BUSY_MESSAGE = ("the grading machine was too busy to finish this case ({cpu:.1f} s of CPU in {wall:.0f} s of wall "
                 "time; its limit is {limit:g} s of CPU): a grader problem, not your code; ask for a regrade")  # fmt: skip
-
-
-@dataclass
-class GradeOptions:
-    seed: int | None = None
-    data: str | None = None
-    only: tuple[str, ...] = ()  # question ids; empty = all
-    skip_groups: tuple[str, ...] = ()  # e.g. ("train",) to leave out the training target
-    parallel: int = 1
-    max_blas_threads: int | None = None  # cap on declared BLAS threads (batch workers use 1)
-    workdir: Path | None = None
-    student: str | None = None
-    progress: Callable[[str], None] | None = None
-    run_notebook: bool = True  # execute the submitted notebook (after the questions)
-    artifacts_dir: Path | None = None  # where the executed notebook and its HTML go
-    cache_dir: Path | None = None  # where the reference's measured costs live (time_limits.cache_dir())
-    allow_weaker_isolation: bool = False  # grade with the rlimits-only runner where bubblewrap cannot work
 
 
 class GraderFault(Exception):
@@ -126,7 +111,7 @@ class GradingContext:
         return self.assignment.data.targets[self.data_label or self.data_source]
 
 
-def grade_zip(zip_path: Path, assignment: Assignment, options: GradeOptions) -> dict[str, Any]:
+def grade_zip(zip_path: Path, assignment: Assignment, options: RunOptions) -> dict[str, Any]:
     """Grades one zip and returns the result document; never raises for a student's mistake."""
     started, clock = datetime.now(timezone.utc), time.monotonic()
     seed = options.seed if options.seed is not None else secrets.randbelow(2**31)
@@ -168,7 +153,7 @@ def grade_zip(zip_path: Path, assignment: Assignment, options: GradeOptions) -> 
 
 
 def _grade_questions(
-    submission: Submission, assignment: Assignment, context: GradingContext, options: GradeOptions, workdir: Path,
+    submission: Submission, assignment: Assignment, context: GradingContext, options: RunOptions, workdir: Path,
     package_dir: Path, timekeeper: Timekeeper | None,
 ) -> list[dict[str, Any]]:  # fmt: skip
     """Every (question, group) sandbox run goes to one pool, so a long group never waits behind another.
@@ -202,7 +187,7 @@ def _grade_questions(
     return [_assemble(q, cases, submission, runs) for _, q, cases in plans]
 
 
-def _exclusive(members: list[Case], assignment: Assignment, options: GradeOptions) -> bool:
+def _exclusive(members: list[Case], assignment: Assignment, options: RunOptions) -> bool:
     threads = assignment.limits.with_overrides(**members[0].limits).blas_threads
     return threads > 1 and (options.max_blas_threads or threads) > 1
 
@@ -224,7 +209,7 @@ def _assemble(question: Question, cases: list[Case], submission: Submission, run
 
 
 def _grade_notebook(
-    submission: Submission, assignment: Assignment, options: GradeOptions, workdir: Path, package_dir: Path
+    submission: Submission, assignment: Assignment, options: RunOptions, workdir: Path, package_dir: Path
 ) -> tuple[dict[str, Any] | None, dict[str, str]]:
     """Runs the notebook after the questions, so that it never competes with timed cases for the cores."""
     settings = notebook_settings(assignment)
@@ -250,7 +235,7 @@ def expand_cases(question: Question, index: int, context: GradingContext) -> lis
 
 
 def _grade_group(
-    cases: list[Case], qindex: int, package_dir: Path, context: GradingContext, options: GradeOptions, workdir: Path,
+    cases: list[Case], qindex: int, package_dir: Path, context: GradingContext, options: RunOptions, workdir: Path,
     timekeeper: Timekeeper | None = None,
 ) -> tuple[list[CaseResult], str, float]:  # fmt: skip
     """Runs a group's cases, each in its own time budget; then second chances in a separate run."""
@@ -270,7 +255,7 @@ def _grade_group(
     return results, stdout + retried, time.monotonic() - started
 
 
-def _group_setup(cases: list[Case], qindex: int, context: GradingContext, options: GradeOptions) -> tuple[dict, Limits]:
+def _group_setup(cases: list[Case], qindex: int, context: GradingContext, options: RunOptions) -> tuple[dict, Limits]:
     """The group's probe inputs and reference outputs, and its limits (BLAS threads capped as asked)."""
     checks = context.assignment.checks()
     prepared = {c.name: prepare_case(c, qindex, n, context, checks) for n, c in enumerate(cases)}
@@ -291,7 +276,7 @@ class ReferenceCost:
     limit: TimeLimit
 
 
-def calibrate_limits(assignment: Assignment, options: GradeOptions, force: bool = False) -> list[ReferenceCost]:
+def calibrate_limits(assignment: Assignment, options: RunOptions, force: bool = False) -> list[ReferenceCost]:
     """Measures the reference's CPU time for every (question, group) not yet cached here; `force` measures all again."""
     if assignment.time_policy is None:
         return []
@@ -342,14 +327,27 @@ def case_budget(case: Case, limits: Limits, assignment: Assignment, reference_cp
 
 @dataclass(frozen=True)
 class GroupRun:
-    """What every sandbox run of one group shares: inputs, budgets, the package, the limits."""
+    """What every sandbox run of one group shares: inputs, budgets, the package, the limits.
 
-    prepared: dict[str, tuple[dict, dict]]
+    The one case runner of `grade` (a sandbox slot per run) and `grade check` (`isolation` given:
+    the student's own machine, the grader's rlimits and nothing more).
+    """
+
+    prepared: dict[str, tuple[dict, dict | None]]
     budgets: dict[str, CaseBudget]
     package_dir: Path
     limits: Limits
     assignment: Assignment
     allow_weaker: bool = False
+    isolation: Isolation | None = None
+
+    @contextmanager
+    def _isolation(self) -> Iterator[Isolation]:
+        if self.isolation is not None:
+            yield self.isolation
+            return
+        with sandbox_slot() as slot:
+            yield isolation_for(sandbox_uid(slot), self.allow_weaker)
 
     def records(self, cases: list[Case], tasks: dict[str, str], workdir: Path) -> tuple[dict[str, CaseRecord], str]:
         """Runs the cases, re-launching after a hang so one stuck case costs only itself."""
@@ -362,8 +360,7 @@ class GroupRun:
                 break
             sandbox_cases = [SandboxCase(c.name, tasks[c.name], c.params, self.prepared[c.name][0],
                                          self.budgets[c.name].limit) for c in pending]  # fmt: skip
-            with sandbox_slot() as slot:
-                isolation = isolation_for(sandbox_uid(slot), self.allow_weaker)
+            with self._isolation() as isolation:
                 workdir.mkdir(parents=True, exist_ok=True)
                 outcome = run_cases(sandbox_cases, self.package_dir, self.assignment.package,
                                     self.assignment.driver_path, self.limits, workdir, isolation)  # fmt: skip

@@ -1,4 +1,4 @@
-"""Scores: verdicts become points, per-question statuses and the result document (schema 1).
+"""Grading step: scores: verdicts become points, per-question statuses and the result document (schema 1).
 
 Points are earned per case. A question's status summarises its cases in the words a TA reads:
 passed, partial, failed, error, timeout, memory, not_implemented, ungradable. The whole result is

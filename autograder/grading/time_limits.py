@@ -1,4 +1,4 @@
-"""Time limits per case, isolate-style: the reference's own CPU cost on this machine, measured once and cached.
+"""Grading step: time limits per case, isolate-style: the reference's own CPU cost on this machine, measured once and cached.
 
 "Too slow" means more CPU seconds than `multiple` x what the reference solution needs for the
 same group of cases here (never below `floor_s`); the wall clock is only a safety net derived from

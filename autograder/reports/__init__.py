@@ -1,1 +1,1 @@
-"""Reports: one module per output format (LMS exports, Gradescope JSON, plain CSV, HTML pages)."""
+"""Reports step: one module per output format (LMS exports, Gradescope JSON, plain CSV, HTML pages)."""

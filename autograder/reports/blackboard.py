@@ -1,4 +1,4 @@
-"""Blackboard Learn Grade Center upload (Work Offline > Upload): `Username`, one score column, feedback.
+"""Reports step: Blackboard Learn Grade Center upload (Work Offline > Upload): `Username`, one score column, feedback.
 
 The column header is Blackboard's own `Title [Total Pts: N Score] |<column id>`; the column id
 (Quick Column Information) makes the upload update that column, and without it Blackboard

@@ -1,4 +1,4 @@
-"""Canvas gradebook import CSV (Grades > Import), filled from a Canvas gradebook export.
+"""Reports step: Canvas gradebook import CSV (Grades > Import), filled from a Canvas gradebook export.
 
 The roster is any gradebook export Canvas offers: comma- or semicolon-separated (the "use
 semicolons" setting), with a `Student` column or `LastName`/`FirstName` (the "first and last

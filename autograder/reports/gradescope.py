@@ -1,4 +1,4 @@
-"""Gradescope autograder `results.json`, one per result document (Gradescope's autograder spec).
+"""Reports step: Gradescope autograder `results.json`, one per result document (Gradescope's autograder spec).
 
 Each judged case is one Gradescope test (`number` "Q1.2"). A hidden case's test carries its
 parameters and takes the assignment's `[visibility] hidden_inputs` level, so Gradescope itself

@@ -1,4 +1,4 @@
-"""Gradescope packaging: builds `autograder.zip` and is what its `run_autograder` calls.
+"""Reports step: Gradescope packaging: builds `autograder.zip` and is what its `run_autograder` calls.
 
 Gradescope unpacks the zip into /autograder/source, runs `setup.sh` once (as root) when it builds
 the image, then `run_autograder` for every submission. The zip holds:
@@ -24,17 +24,16 @@ cannot start, an exception) writes a results.json with the staff message and no 
 from __future__ import annotations
 
 import fnmatch
-import io
 import json
 import os
 import tempfile
 import traceback
-import zipfile
-from dataclasses import asdict, dataclass
+from dataclasses import replace
 from pathlib import Path
 
+from autograder.archive import write_zip
 from autograder.assignment import REPO_ROOT, load_assignment, tomllib
-from autograder.authoring.generate import ZIP_DATE_TIME
+from autograder.grading.options import RunOptions
 
 CONFIG = "bundle.json"
 GRADER_DIR = "grader"
@@ -71,38 +70,18 @@ sys.exit(run_autograder(ROOT))
 '''
 
 
-@dataclass(frozen=True)
-class BundleOptions:
-    """How every submission is graded on Gradescope (fixed when the bundle is built)."""
-
-    assignment: str
-    data: str | None = None
-    only: tuple[str, ...] = ()
-    skip_groups: tuple[str, ...] = ()
-    run_notebook: bool = True
-    allow_weaker_isolation: bool = False  # the rlimits-only runner where bubblewrap cannot work there
-
-
-def build_bundle(out: Path, options: BundleOptions, repo: Path = REPO_ROOT) -> Path:
-    """Writes autograder.zip (same bytes for the same tree and options)."""
+def build_bundle(out: Path, assignment: str, options: RunOptions, repo: Path = REPO_ROOT) -> Path:
+    """Writes autograder.zip (same bytes for the same tree and options): every submission on
+    Gradescope is graded with the `options` chosen here (the CLI's RunOptions, shipped as JSON)."""
     entries: dict[str, tuple[bytes, int]] = {
         "setup.sh": (SETUP_SH.encode(), 0o755),
         "run_autograder": (RUN_AUTOGRADER.encode(), 0o755),
         "requirements.txt": (_requirements(repo).encode(), 0o644),
-        CONFIG: (json.dumps(asdict(options), indent=2).encode(), 0o644),
+        CONFIG: (json.dumps({"assignment": assignment, "options": options.to_json()}, indent=2).encode(), 0o644),
     }
     for path in _tree_files(repo):
         entries[f"{GRADER_DIR}/{path.relative_to(repo).as_posix()}"] = (path.read_bytes(), 0o644)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name in sorted(entries):
-            data, mode = entries[name]
-            info = zipfile.ZipInfo(name, ZIP_DATE_TIME)
-            info.compress_type, info.create_system, info.external_attr = zipfile.ZIP_DEFLATED, 3, mode << 16
-            archive.writestr(info, data)
-    out.write_bytes(buffer.getvalue())
-    return out
+    return write_zip(out, entries)
 
 
 def _tree_files(repo: Path) -> list[Path]:
@@ -127,22 +106,19 @@ def _requirements(repo: Path) -> str:
 
 def run_autograder(root: Path) -> int:
     """Grades the submission in root/submission; writes root/results/results.json in every case."""
-    from autograder.grading.run import GradeOptions, grade_zip
+    from autograder.grading.run import grade_zip
     from autograder.reports.gradescope import write_gradescope
     from autograder.reports.terminal import render_result
     from autograder.sandbox.preflight import preflight
 
     results = root / "results" / "results.json"
     try:
-        options = BundleOptions(**json.loads((root / "source" / CONFIG).read_text(encoding="utf-8")))
-        assignment = load_assignment(options.assignment)
+        config = json.loads((root / "source" / CONFIG).read_text(encoding="utf-8"))
+        assignment = load_assignment(config["assignment"])
+        options = replace(RunOptions.from_json(config["options"]), student=_student(root))
         preflight(assignment.limits, options.allow_weaker_isolation)
         with tempfile.TemporaryDirectory(prefix="gradescope-") as tmp:
-            grade_options = GradeOptions(data=options.data, only=tuple(options.only), parallel=2,
-                                         skip_groups=tuple(options.skip_groups), student=_student(root),
-                                         run_notebook=options.run_notebook,
-                                         allow_weaker_isolation=options.allow_weaker_isolation)  # fmt: skip
-            result = grade_zip(submission_zip(root / "submission", Path(tmp)), assignment, grade_options)
+            result = grade_zip(submission_zip(root / "submission", Path(tmp)), assignment, options)
         print(render_result(result, colour=False))  # the run log staff see
         if result["status"] == "error":
             print(result.get("fault", {}).get("traceback", ""))
@@ -169,11 +145,7 @@ def submission_zip(folder: Path, tmp: Path) -> Path:
                   and not (Path(directory) / n).is_symlink()]  # fmt: skip
     if len(files) == 1 and files[0].suffix.lower() == ".zip":
         return files[0]
-    out = tmp / "submission.zip"
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(files):
-            archive.write(path, path.relative_to(folder).as_posix())
-    return out
+    return write_zip(tmp / "submission.zip", {p.relative_to(folder).as_posix(): p.read_bytes() for p in files})
 
 
 def _student(root: Path) -> str | None:

@@ -1,4 +1,4 @@
-"""HTML pages: per-student feedback and the class summary (jinja2, autoescaped, self-contained).
+"""Reports step: HTML pages: per-student feedback and the class summary (jinja2, autoescaped, self-contained).
 
 Pages carry their CSS inline, draw charts as inline SVG, run no script and load nothing: a
 Content-Security-Policy meta tag forbids scripts and remote fetches as a second line of defence
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import statistics
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -28,6 +27,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from autograder.assignment import Shown
 from autograder.course.gradebook import MissingGrade
+from autograder.grading.intake import submission_stem
 from autograder.reports.tabular import SCORED_STATUSES, fmt_points
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -260,9 +260,8 @@ def render_class_summary(results: Sequence[dict], missing: Sequence[MissingGrade
 
 
 def feedback_filename(result: dict) -> str:
-    """A file name no student id can turn into a path: word characters only, plus the hash."""
-    student = re.sub(r"[^\w.-]+", "_", str(result.get("student") or "unknown")).strip("._")[:60]
-    return f"{student or 'student'}-{str(result.get('sha256') or '')[:8] or 'nohash'}.html"
+    """The page's file name: the submission's stem (`submission_stem`) and .html."""
+    return submission_stem(result.get("student"), result.get("sha256")) + ".html"
 
 
 def write_feedback_pages(results: Sequence[dict], folder: str | Path, shown: Shown,

@@ -1,4 +1,4 @@
-"""Moodle imports: the gradebook CSV (Grades > Import > CSV file) and the assignment's grading worksheet.
+"""Reports step: Moodle imports: the gradebook CSV (Grades > Import > CSV file) and the assignment's grading worksheet.
 
 `--identifier participant` writes the assignment's offline grading worksheet (Assignment > View
 all submissions > Upload grading worksheet), keyed like a Moodle bulk download: the number in a

@@ -1,4 +1,4 @@
-"""Plain CSV: one row per student, one column per question and manual item, totals and status."""
+"""Reports step: plain CSV: one row per student, one column per question and manual item, totals and status."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Shared by the CSV exports: which students have a grade, scaling, number formatting,
+"""Reports step: shared by the CSV exports: which students have a grade, scaling, number formatting,
 spreadsheet-safe text, score lookup, writing, and the summary every export ends with."""
 
 from __future__ import annotations

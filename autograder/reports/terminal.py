@@ -1,4 +1,4 @@
-"""Terminal report: one result document as a table a TA reads at a glance."""
+"""Reports step: terminal report: one result document as a table a TA reads at a glance."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Parent side: a memory, process-count and CPU-accounting cgroup per sandbox slot, where allowed.
+"""Sandbox step: parent side: a memory, process-count and CPU-accounting cgroup per sandbox slot, where allowed.
 
 RLIMIT_AS caps each process alone: a run that forks can hold processes x memory_mb. A cgroup
 caps the run's total (memory.limit_in_bytes / memory.max) and its task count (pids.max), counts

@@ -1,4 +1,4 @@
-"""Parent side: builds the sandbox command line (bubblewrap, or the weaker rlimits-only fallback).
+"""Sandbox step: parent side: builds the sandbox command line (bubblewrap, or the weaker rlimits-only fallback).
 
 Inside the sandbox the child sees: a read-only system and Python runtime, its task folder
 (runner, protocol, driver, inputs) read-only at /sandbox/task, the student's package read-only

@@ -1,4 +1,4 @@
-"""Child side: executes a submitted notebook with nbclient inside the sandbox, one framed record per cell.
+"""Sandbox step: child side: executes a submitted notebook with nbclient inside the sandbox, one framed record per cell.
 
 Started as `python -I -B nbrunner.py TASK_DIR RESULT_FD`. The kernel is always this runtime's
 own python3 ipykernel, started here, so its ZMQ sockets stay on the sandbox's loopback; the

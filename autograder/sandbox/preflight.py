@@ -1,4 +1,4 @@
-"""Parent side: the preflight check, one trivial sandboxed run before anyone is graded.
+"""Sandbox step: parent side: the preflight check, one trivial sandboxed run before anyone is graded.
 
 It starts the runtime in the sandbox exactly as a grading run would (same command line, uid drop,
 cgroup and limits), imports numpy and writes and reads the workspace. When that fails, no

@@ -1,4 +1,4 @@
-"""Child side of the preflight check: starts exactly as the runner does, imports numpy, writes and
+"""Sandbox step: child side of the preflight check: starts exactly as the runner does, imports numpy, writes and
 reads the workspace, and reports the runtime and BLAS it saw as one JSON document.
 
 Started as `python -I -B probe.py TASK_DIR RESULT_FD`. No student code is involved: a failure here

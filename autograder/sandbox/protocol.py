@@ -1,4 +1,4 @@
-"""The wire format between the sandboxed child and the grader: framed JSON status + `.npz` bytes.
+"""Sandbox step: the wire format between the sandboxed child and the grader: framed JSON status + `.npz` bytes.
 
 Shared by both sides, so it imports only the standard library and numpy. A frame is
 `MAGIC | u32 header length | JSON header | u64 payload length | payload`. The header is a small

@@ -1,4 +1,4 @@
-"""Child side: the only grader code that runs inside the sandbox, next to the student's code.
+"""Sandbox step: child side: the only grader code that runs inside the sandbox, next to the student's code.
 
 Started as `python -I -B runner.py TASK_DIR RESULT_FD`. It reads `task.json`, imports the
 assignment's driver, runs each case on its `.npz` inputs and writes one framed record per case to

@@ -1,4 +1,4 @@
-"""Sandbox slots: each concurrent run holds a numbered lock, and so its own unprivileged uid.
+"""Sandbox step: sandbox slots: each concurrent run holds a numbered lock, and so its own unprivileged uid.
 
 Like isolate's box ids: two runs never share a uid, so per-uid limits (RLIMIT_NPROC) and the
 post-run sweep that kills every process of that uid cannot touch a neighbour, across threads

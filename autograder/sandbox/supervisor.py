@@ -1,4 +1,4 @@
-"""Parent side: starts one sandbox run, enforces limits from outside, and collects its records.
+"""Sandbox step: parent side: starts one sandbox run, enforces limits from outside, and collects its records.
 
 The child gets rlimits (address space, CPU, processes, file size, open files, no core dumps)
 set between fork and exec and an unprivileged uid. Time is kept from outside, per case, the way

@@ -1,4 +1,4 @@
-"""Student side: builds `submit.zip` from a working copy, refusing what the grader would reject.
+"""Student step: student side: builds `submit.zip` from a working copy, refusing what the grader would reject.
 
 The zip holds exactly the files the assignment asks for, at their package paths, plus a
 MANIFEST.json with sha256 hashes. It is deterministic (sorted entries, fixed timestamps).
@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 
+from autograder.archive import write_zip
 from autograder.assignment import MANIFEST_NAME, Assignment
-
-FIXED_TIME = (2020, 1, 1, 0, 0, 0)
 
 
 class PackError(Exception):
@@ -54,11 +52,8 @@ def pack(
         chosen[spec.dest] = path
     digests = {name: hashlib.sha256(path.read_bytes()).hexdigest() for name, path in chosen.items()}
     manifest = {"assignment": assignment.id, "version": assignment.version, "files": digests}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name in sorted(chosen):
-            archive.writestr(zipfile.ZipInfo(name, FIXED_TIME), chosen[name].read_bytes())
-        archive.writestr(zipfile.ZipInfo(MANIFEST_NAME, FIXED_TIME), json.dumps(manifest, indent=2, sort_keys=True))
+    entries = {name: path.read_bytes() for name, path in chosen.items()}
+    write_zip(out, {**entries, MANIFEST_NAME: json.dumps(manifest, indent=2, sort_keys=True)})
     return Packed(out, digests, tuple(skipped))
 
 

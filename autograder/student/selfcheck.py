@@ -1,4 +1,4 @@
-"""Student self-check (`grade check`): the public cases, judged exactly as the grader judges them.
+"""Student step: student self-check (`grade check`): the public cases, judged exactly as the grader judges them.
 
 Students never have the course reference, so `grade generate` ships `public_expected.npz` in the
 starter code: for every public case the probe inputs and the reference's outputs (both already
@@ -37,15 +37,15 @@ import numpy as np
 
 from autograder.assignment import Assignment, Case, Question, load_assignment, own_package
 from autograder.grading.run import (
-    MAX_RUNS_PER_GROUP,
+    CaseBudget,
+    GraderFault,
     GradingContext,
+    GroupRun,
     case_verdict,
-    judge_for,
-    prepare_case,
 )
 from autograder.grading.scoring import CaseResult, question_status
 from autograder.sandbox.command import Isolation
-from autograder.sandbox.supervisor import CaseRecord, SandboxCase, run_cases
+from autograder.sandbox.supervisor import CaseRecord, fixed_time
 
 PUBLIC_EXPECTED = "public_expected.npz"
 MANIFEST = "manifest.json"
@@ -55,7 +55,6 @@ LOCAL = Isolation("rlimits-only", None, None)  # grader's rlimits, no uid drop, 
 AFTER_SUBMISSION = "after_submission"
 HIDDEN_NOTE = "Hidden cases are graded after submission."
 COPY_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "datasets", "build", ".ipynb_checkpoints")
-ZIP_DATE_TIME = (1980, 1, 1, 0, 0, 0)
 
 
 class SelfCheckError(Exception):
@@ -135,110 +134,12 @@ def blocked_checks(assignment: Assignment, given: dict[str, Path | None]) -> typ
     return module
 
 
-# ------------------------------------------------------------------ generation (staff side)
-
-
-def public_expected_files(spec: Any, rendered: dict[str, bytes]) -> dict[str, bytes]:
-    """The template's `public_expected.npz`, for a declared assignment (a bare release spec gets none)."""
-    if not isinstance(spec, Assignment) or not spec.questions:
-        return {}
-    return {PUBLIC_EXPECTED: build_public_expected(spec, rendered)}
-
-
-def build_public_expected(assignment: Assignment, rendered: dict[str, bytes]) -> bytes:
-    """Inputs and reference outputs of every public case the student's machine can judge."""
-    checks, blocked = assignment.checks(), blocked_checks(assignment, {})
-    context = GradingContext(assignment, PROBE_SEED, None)
-    arrays: dict[str, np.ndarray] = {}
-    cases = []
-    for qindex, question in enumerate(assignment.questions):
-        for case in question.cases:
-            entry: dict[str, Any] = {"question": question.id, "case": case.name, "fingerprint": fingerprint(case),
-                                     "mode": AFTER_SUBMISSION}  # fmt: skip
-            # One probe seed per question: cases with the same recipe share (and store) one input.
-            if _judge_runs_here(blocked, case, context, None, question):
-                inputs, expected = _seeded(partial(prepare_case, case, qindex, 0, context, checks))
-                if _judge_runs_here(blocked, case, context, expected, question):
-                    entry.update(mode="local", inputs=_store(inputs, arrays), expected=_store(expected, arrays))
-            cases.append(entry)
-    manifest = {"schema": SCHEMA, "assignment": assignment.id, "version": assignment.version, "seed": PROBE_SEED,
-                "given": _given_hashes(assignment, rendered), "cases": cases}  # fmt: skip
-    return _write_archive(manifest, arrays)
-
-
-def _seeded(action: Callable[[], Any]) -> Any:
-    """Runs `action` on numpy's global stream seeded afresh (reference inits draw from it), so
-    the file has the same bytes on every generation; the caller's stream is left as it was."""
-    state = np.random.get_state()
-    np.random.seed(PROBE_SEED)
-    try:
-        return action()
-    finally:
-        np.random.set_state(state)
-
-
 def fingerprint(case: Case) -> str:
     """What the stored data depends on: a changed declaration makes a stale file detectable."""
     keys = {"task": case.task, "probe": case.probe, "expect": case.expect, "judge": case.judge,
             "params": case.params, "threshold": case.threshold}  # fmt: skip
     return hashlib.sha256(json.dumps(keys, sort_keys=True).encode()).hexdigest()[:16]
 
-
-def _judge_runs_here(blocked: types.ModuleType, case: Case, context: GradingContext, expected: dict | None,
-                     question: Question) -> bool:  # fmt: skip
-    """Whether the judge works without the reference, on the reference's own outputs.
-
-    With `expected` None it is a cheap first look before any probe runs (a judge that reaches for
-    the reference before reading outputs is found without building, say, a training set).
-    """
-    sample = expected if expected is not None else {}
-    try:
-        verdict = judge_for(case.judge, blocked)(sample, sample, case, context)
-    except ReferenceUnavailable:
-        return False
-    except Exception:  # noqa: BLE001 - the first look judges no outputs at all
-        if expected is None:
-            return True
-        raise
-    if expected is not None and not verdict.passed:
-        from autograder.authoring.markers import AuthoringError  # authoring imports this module
-
-        raise AuthoringError(context.assignment.root / "checks.py", None,
-                             f"{question.id} '{case.name}': the reference fails its own public case ({verdict.message})")  # fmt: skip
-    return True
-
-
-def _store(named: dict[str, np.ndarray], arrays: dict[str, np.ndarray]) -> dict[str, str]:
-    """Adds arrays by content hash (equal arrays are stored once); returns name -> key."""
-    keys = {}
-    for name, value in named.items():
-        value = np.asarray(value)
-        digest = hashlib.sha256(f"{value.dtype.str}{value.shape}".encode() + value.tobytes()).hexdigest()[:20]
-        arrays.setdefault(digest, value)
-        keys[name] = digest
-    return keys
-
-
-def _given_hashes(assignment: Assignment, rendered: dict[str, bytes]) -> dict[str, str]:
-    """Package modules the template ships unchanged from the reference (no solution inside)."""
-    return {
-        rel: hashlib.sha256(data).hexdigest()
-        for rel, data in rendered.items()
-        if rel.startswith(assignment.package + "/") and rel.endswith(".py") and not rel.endswith("__init__.py")
-        and (assignment.reference_dir / rel).is_file() and (assignment.reference_dir / rel).read_bytes() == data
-    }  # fmt: skip
-
-
-def _write_archive(manifest: dict, arrays: dict[str, np.ndarray]) -> bytes:
-    """An .npz (zip of .npy) with fixed timestamps and no compression: the same bytes on every run."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
-        archive.writestr(zipfile.ZipInfo(MANIFEST, ZIP_DATE_TIME), json.dumps(manifest, indent=1, sort_keys=True))
-        for key in sorted(arrays):
-            member = io.BytesIO()
-            np.lib.format.write_array(member, arrays[key], allow_pickle=False)
-            archive.writestr(zipfile.ZipInfo(f"{key}.npy", ZIP_DATE_TIME), member.getvalue())
-    return buffer.getvalue()
 
 
 # ------------------------------------------------------------------ checking (student side)
@@ -285,49 +186,6 @@ def parse_public_data(content: bytes) -> PublicData:
         arrays = {name[: -len(".npy")]: np.lib.format.read_array(io.BytesIO(archive.read(name)), allow_pickle=False)
                   for name in archive.namelist() if name.endswith(".npy")}  # fmt: skip
     return PublicData(manifest, arrays)
-
-
-def same_public_data(old: bytes, new: bytes, assignment: Assignment) -> bool:
-    """Whether two public_expected.npz files would give every student the same verdicts.
-
-    The reference's outputs differ in their last bits between BLAS builds and CPUs (measured: 4e-16
-    on a conv output of magnitude 2.4; 1e-7 relative on a float32 loss), so byte equality would call
-    a template stale on every other machine. Arrays count as equal when their relative difference
-    is a tenth of the case's own threshold (1e-9 where the case has none), far below any verdict.
-    """
-    try:
-        before, after = parse_public_data(old), parse_public_data(new)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError):
-        return False
-    cases_before, cases_after = before.manifest.get("cases", []), after.manifest.get("cases", [])
-    stripped = ("cases",)
-    if {k: v for k, v in before.manifest.items() if k not in stripped} != {
-        k: v for k, v in after.manifest.items() if k not in stripped
-    } or len(cases_before) != len(cases_after):
-        return False
-    thresholds = {(q.id, c.name): c.threshold for q in assignment.questions for c in q.cases}
-    return all(
-        _same_case(a, b, before, after, thresholds.get((a["question"], a["case"])))
-        for a, b in zip(cases_before, cases_after, strict=True)
-    )
-
-
-def _same_case(a: dict, b: dict, before: PublicData, after: PublicData, threshold: float | None) -> bool:
-    arrays = ("inputs", "expected")
-    if {k: v for k, v in a.items() if k not in arrays} != {k: v for k, v in b.items() if k not in arrays}:
-        return False
-    tolerance = threshold / 10 if threshold else 1e-9
-    for kind in arrays:
-        if set(a.get(kind, {})) != set(b.get(kind, {})):
-            return False
-        for name, key in a.get(kind, {}).items():
-            x, y = before.arrays[key], after.arrays[b[kind][name]]
-            if x.dtype != y.dtype or x.shape != y.shape:
-                return False
-            scale = max(float(np.max(np.abs(y), initial=0.0)), 1e-300)
-            if x.size and not float(np.max(np.abs(x.astype(np.float64) - y))) <= tolerance * scale:
-                return False
-    return True
 
 
 @dataclass
@@ -446,20 +304,12 @@ def _run_group(cases: list[Case], prepared: dict[str, tuple], package: Path, ass
                workdir: Path) -> dict[str, CaseRecord]:  # fmt: skip
     """The grader's group run (one child for the group, re-launched past a hung case), locally."""
     limits = assignment.limits.with_overrides(**cases[0].limits)
-    records: dict[str, CaseRecord] = {}
-    pending = list(cases)
-    for _ in range(MAX_RUNS_PER_GROUP):
-        if not pending:
-            break
-        workdir.mkdir(parents=True, exist_ok=True)
-        outcome = run_cases([SandboxCase(c.name, c.task, c.params, prepared[c.name][0]) for c in pending], package,
-                            assignment.package, assignment.driver_path, limits, workdir, LOCAL)  # fmt: skip
-        records.update(outcome.records)
-        if not outcome.records:
-            why = (outcome.stderr.strip().splitlines() or [f"exit code {outcome.returncode}"])[-1]
-            records.update({c.name: CaseRecord(c.name, "crashed", error={"type": "Error", "message": why}) for c in pending})
-            break
-        pending = [c for c in pending if c.name not in records]
+    budgets = {c.name: CaseBudget(fixed_time(limits)) for c in cases}
+    run = GroupRun(prepared, budgets, package, limits, assignment, isolation=LOCAL)
+    try:
+        records, _ = run.records(cases, {c.name: c.task for c in cases}, workdir)
+    except GraderFault as exc:  # no case started: the local runtime failed, say why on each case
+        return {c.name: CaseRecord(c.name, "crashed", error={"type": "Error", "message": str(exc)}) for c in cases}
     return records
 
 

@@ -49,7 +49,7 @@ from zipfactory import Entry, bomb_entry, build_zip, zip_of
 import autograder.grading.run as grade_module
 from autograder.assignment import Assignment, load_assignment
 from autograder.authoring.generate import generate_template
-from autograder.grading.run import MAX_RUNS_PER_GROUP, GradeOptions, grade_zip
+from autograder.grading.run import MAX_RUNS_PER_GROUP, RunOptions, grade_zip
 from autograder.sandbox import command as command_module
 from autograder.sandbox.command import UNPRIVILEGED_UID_BASE, bwrap_path, probe_bwrap
 
@@ -408,7 +408,7 @@ def run_attack(case: AttackCase, hw5: Assignment, tmp_path: Path, uids: set[int]
     results = []
     try:
         for run in range(case.spec.get("runs", 1)):
-            options = GradeOptions(seed=SEED, only=tuple(case.questions),
+            options = RunOptions(seed=SEED, only=tuple(case.questions),
                                    skip_groups=tuple(case.spec.get("skip_groups", ("train", "overfit"))),
                                    workdir=tmp_path / "work" / str(run), allow_weaker_isolation=allow_weaker)  # fmt: skip
             started = time.monotonic()

@@ -1,4 +1,4 @@
-"""LTI 1.3 Advantage: owns pushing the gradebook's counted grades into an LMS (AGS).
+"""Reports step: LTI 1.3 Advantage: owns pushing the gradebook's counted grades into an LMS (AGS).
 
 `keys` makes and loads the tool's RSA key, `platform` reads a course's platform file, `ags`
 speaks the Assignment and Grade Services protocol, `publish` decides what each student gets

@@ -1,4 +1,4 @@
-"""AGS client: owns the HTTP conversation with a platform (token, line items, scores).
+"""Reports step: AGS client: owns the HTTP conversation with a platform (token, line items, scores).
 
 Protocol pieces come from libraries: PyJWT signs the client assertion (RFC 7523), requests
 speaks HTTP, urllib3's `Retry` retries 429 and 5xx with exponential backoff that honours

@@ -1,4 +1,4 @@
-"""LTI tool key: owns creating, storing and loading the tool's RSA signing key and its JWKS.
+"""Reports step: LTI tool key: owns creating, storing and loading the tool's RSA signing key and its JWKS.
 
 The private key is the tool's identity towards every platform it is registered with: it is
 written once with mode 0600 into a folder outside any git work tree (never in the repo, never

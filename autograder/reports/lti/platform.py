@@ -1,4 +1,4 @@
-"""LTI platform file: owns reading and validating one course's registration on an LMS (TOML).
+"""Reports step: LTI platform file: owns reading and validating one course's registration on an LMS (TOML).
 
 Every problem is reported on its own line, naming the field and what the LMS calls it, so a
 TA can fix the whole file in one pass. URLs must be https (http only on loopback, for tests).

@@ -1,4 +1,4 @@
-"""LTI publishing: owns deciding each student's AGS Score, sending only what changed, recording it.
+"""Reports step: LTI publishing: owns deciding each student's AGS Score, sending only what changed, recording it.
 
 A student's Score is the gradebook's counted grade (the policy's attempt, manual items and
 question overrides added, the late penalty applied). Only a counted attempt with status

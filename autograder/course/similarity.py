@@ -1,4 +1,4 @@
-"""Similarity: owns comparing a class's submitted code, function by function, with each other and with public solutions.
+"""Course step: similarity: owns comparing a class's submitted code, function by function, with each other and with public solutions.
 
 Fingerprints come from copydetect (winnowing as in MOSS, over pygments tokens in which every
 name becomes `V`, every function name `F` and comments and layout vanish), so renamed
