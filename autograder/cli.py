@@ -378,7 +378,7 @@ def batch_command(folder, assignment_name, jobs, gradebook_url, seed, data, no_t
     artifacts = results_dir / "artifacts" if results_dir and not no_notebook and not scheduler else None
     options = _run_options(assignment, data, no_training, seed=seed, only=tuple(only), run_notebook=not no_notebook,
                            artifacts_dir=artifacts, allow_weaker_isolation=allow_weaker_isolation)  # fmt: skip
-    settings = batch.WorkerSettings(assignment.id, options)
+    settings = batch.WorkerSettings(str(assignment.root), options)  # a path: workers load it wherever it lives
     if not (scheduler or workers):
         _preflight_or_exit(assignment.limits, allow_weaker_isolation)
     with open_gradebook(gradebook_url) as gradebook:
@@ -596,9 +596,11 @@ def manual_command(scores_csv, gradebook_url, assignment_name, grader) -> None:
     """
     import csv
 
+    assignment = _assignment(assignment_name)
+
     def apply(gradebook):
         try:
-            return gradebook.import_manual_csv(scores_csv, assignment_name, grader)
+            return gradebook.import_manual_csv(scores_csv, assignment.id, grader)
         except (UnicodeError, csv.Error) as exc:
             raise click.ClickException(f"{scores_csv}: not a readable UTF-8 CSV ({exc})") from exc
 
@@ -628,11 +630,11 @@ def report_command(gradebook_url, assignment_name, out_dir, published, pick, due
     from autograder.reports.html import write_class_summary, write_feedback_pages
 
     assignment = _assignment(assignment_name)
-    scores = _counted_scores(gradebook_url, assignment_name, pick, due, penalty_per_day, cutoff)
+    scores = _counted_scores(gradebook_url, assignment.id, pick, due, penalty_per_day, cutoff)
     _warn(f"student {s.student!r}: no attempt counts ({s.status}); no page" for s in scores if s.result is None)
     results = [s.result for s in scores if s.result is not None]
     shown = assignment.visibility.shown(due, published)
-    missing = _missing_grades(gradebook_url, assignment_name)
+    missing = _missing_grades(gradebook_url, assignment.id)
     try:
         pages = write_feedback_pages(results, out_dir, shown, assignment.curves)
         summary = write_class_summary(results, out_dir / "index.html", missing)

@@ -47,7 +47,7 @@ class WorkerSettings:
     """What every worker grades with: the assignment and the CLI's one RunOptions, whose seed is set
     (the same for the whole class). Its artifacts folder is only meaningful when workers share our filesystem."""
 
-    assignment: str
+    assignment: str  # an id under assignments/ or the folder holding its assignment.toml
     options: RunOptions
 
     @property
