@@ -146,18 +146,18 @@ def grade_zip_command(submission, assignment_name, json_path, seed, data, no_tra
                            allow_weaker_isolation=allow_weaker_isolation)  # fmt: skip
     result = _guarded(lambda: grade_zip(submission, assignment, options))
     if json_path:
-        json_path.write_text(json.dumps(result, indent=2), encoding="utf-8")
+        json_path.write_text(json.dumps(result.to_json(), indent=2), encoding="utf-8")
     click.echo(render_result(result, shown=assignment.visibility.shown() if student_view else None))
     sys.exit(_exit_code(result))
 
 
-def _exit_code(result: dict) -> int:
+def _exit_code(result) -> int:
     """3 for an ungradable zip; 4, with the traceback on stderr, for a grader fault."""
-    if result["status"] == "error":
-        if result.get("fault", {}).get("traceback"):
-            click.echo(result["fault"]["traceback"], err=True)
+    if result.status == "error":
+        if result.fault and result.fault.traceback:
+            click.echo(result.fault.traceback, err=True)
         return EXIT_INTERNAL
-    return EXIT_UNGRADABLE if result["status"] == "ungradable" else EXIT_OK
+    return EXIT_UNGRADABLE if result.status == "ungradable" else EXIT_OK
 
 
 def _preflight_or_exit(limits, allow_weaker: bool, isolation=None) -> None:
@@ -232,10 +232,10 @@ def demo_command(assignment_name, data, no_training, workdir, allow_weaker_isola
                            artifacts_dir=workdir / "artifacts", allow_weaker_isolation=allow_weaker_isolation)
     click.echo(f"packed the reference solution into {zip_path}; grading it (data: {options.data or assignment.data.default}) ...")
     result = _guarded(lambda: grade_zip(zip_path, assignment, options))
-    (workdir / "reference_result.json").write_text(json.dumps(result, indent=2), encoding="utf-8")
+    (workdir / "reference_result.json").write_text(json.dumps(result.to_json(), indent=2), encoding="utf-8")
     click.echo(render_result(result))
     click.echo(f"result document: {workdir / 'reference_result.json'}")
-    for name, path in result.get("artifacts", {}).items():
+    for name, path in result.artifacts.items():
         click.echo(f"{name}: {path}")
     sys.exit(_exit_code(result))
 

@@ -48,7 +48,7 @@ def verdict(hw5, name: str, item: str, data: str, workdir: Path) -> dict:
     zip_path = make_zip(workdir / "submit.zip", network_files(hw5, name))
     options = RunOptions(seed=5, data=data, only=("Q5",), skip_groups=tuple(g for g in GROUPS if g != item),
                            max_blas_threads=1, run_notebook=False)  # fmt: skip
-    (case,) = grade_zip(zip_path, hw5, options)["questions"][0]["cases"]
+    (case,) = grade_zip(zip_path, hw5, options).to_json()["questions"][0]["cases"]
     return case
 
 

@@ -71,7 +71,7 @@ def grade_reference(training: bool, notebook: bool) -> tuple[float, dict]:
         options = RunOptions(seed=1, skip_groups=() if training else ("train",), parallel=os.cpu_count() or 2,
                                run_notebook=notebook)  # fmt: skip
         start = time.perf_counter()
-        result = grade_zip(zip_path, assignment, options)
+        result = grade_zip(zip_path, assignment, options).to_json()
         return time.perf_counter() - start, result
 
 

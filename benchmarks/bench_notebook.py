@@ -86,7 +86,7 @@ def graded_run(assignment: Assignment, tmp: Path) -> tuple[float, dict]:
     zip_path = reference_zip(assignment, tmp / "submit.zip")
     smallest = assignment.questions[0].id
     start = time.perf_counter()
-    result = grade_zip(zip_path, assignment, RunOptions(seed=1, only=(smallest,)))
+    result = grade_zip(zip_path, assignment, RunOptions(seed=1, only=(smallest,))).to_json()
     return time.perf_counter() - start, result["notebook"]
 
 

@@ -95,7 +95,7 @@ def grade_all(workdir: Path) -> dict[str, dict[str, Any]]:
     options = RunOptions(seed=SEED, skip_groups=SKIP, parallel=2, max_blas_threads=1, run_notebook=False)
     out = {}
     for name, files in submissions(assignment).items():
-        result = grade_zip(make_zip(workdir / f"{name}.zip", files), assignment, options)
+        result = grade_zip(make_zip(workdir / f"{name}.zip", files), assignment, options).to_json()
         out[name] = projection(json.loads(json.dumps(result)))
     return out
 

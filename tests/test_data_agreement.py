@@ -25,7 +25,7 @@ def overfit_case(tmp_path, hw5, name, data):
     zip_path = make_zip(tmp_path / f"{abs(hash((name, data)))}.zip", network_files(hw5, name))
     options = RunOptions(seed=5, data=data, only=("Q5",), skip_groups=OTHER_GROUPS, max_blas_threads=1,
                            run_notebook=False)  # fmt: skip
-    result = grade_zip(zip_path, hw5, options)
+    result = grade_zip(zip_path, hw5, options).to_json()
     (case,) = result["questions"][0]["cases"]
     return result["data"], case
 

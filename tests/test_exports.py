@@ -14,6 +14,7 @@ from results_factory import HOSTILE, at, make_result
 
 from autograder.assignment import Visibility
 from autograder.course.gradebook import Policy, open_gradebook
+from autograder.grading.result import Result
 from autograder.reports.blackboard import write_blackboard
 from autograder.reports.canvas import POINTS_POSSIBLE, write_canvas
 from autograder.reports.gradescope import gradescope_results, write_gradescope
@@ -267,7 +268,7 @@ AFTER_PUBLISHED = Visibility(hidden_inputs="after_published")
 
 def test_gradescope_results(tmp_path):
     doc = make_result("s1", passed={"Q1": 4, "Q5": 1}, errors={"Q3": "timeout"})
-    path = write_gradescope(tmp_path / "results" / "results.json", doc, AFTER_PUBLISHED)
+    path = write_gradescope(tmp_path / "results" / "results.json", Result.from_json(doc), AFTER_PUBLISHED)
     data = json.loads(path.read_text(encoding="utf-8"))
     assert data["score"] == doc["score"] and data["execution_time"] == 3.2
     assert (data["visibility"], data["stdout_visibility"]) == ("visible", "hidden")
@@ -290,7 +291,7 @@ def test_gradescope_results(tmp_path):
 
 @pytest.mark.parametrize("level", ["visible", "after_due_date", "hidden"])
 def test_gradescope_applies_the_visibility_levels(level):
-    data = gradescope_results(make_result("s1"), Visibility(hidden_inputs=level, stdout=level))
+    data = gradescope_results(Result.from_json(make_result("s1")), Visibility(hidden_inputs=level, stdout=level))
     hidden = [t for t in data["tests"] if "hidden case: parameters" in t["output"]]
     assert len(hidden) == 22 and {t["visibility"] for t in hidden} == {level}
     assert {t["visibility"] for t in data["tests"] if t["number"].endswith(".out")} == {level}
@@ -298,7 +299,7 @@ def test_gradescope_applies_the_visibility_levels(level):
 
 
 def test_gradescope_ungradable_keeps_the_fix():
-    data = gradescope_results(make_result("s1", ungradable="no layers.py: zip the intro2ai folder"), AFTER_PUBLISHED)
+    data = gradescope_results(Result.from_json(make_result("s1", ungradable="no layers.py: zip the intro2ai folder")), AFTER_PUBLISHED)
     assert data["score"] == 0.0 and data["tests"] == []
     assert data["output"].startswith("no layers.py: zip the intro2ai folder")
 

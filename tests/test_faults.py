@@ -26,6 +26,7 @@ from autograder.course.batch import (
     summary_text,
 )
 from autograder.course.gradebook import open_gradebook
+from autograder.grading.result import Result
 from autograder.grading.run import RunOptions, grade_zip
 from autograder.reports.terminal import render_result
 from autograder.sandbox import supervisor
@@ -79,12 +80,12 @@ def q1(**extra) -> RunOptions:
 @needs_bwrap
 def test_sandbox_that_cannot_start_is_an_error_without_a_score(reference_zip, hw5, monkeypatch):
     monkeypatch.setattr(supervisor, "bwrap_command", broken_start(supervisor.bwrap_command))
-    result = grade_zip(reference_zip, hw5, q1())
+    result = grade_zip(reference_zip, hw5, q1()).to_json()
     assert result["status"] == "error" and result["score"] is None and result["questions"] == []
     assert "could not start after 3 tries" in result["message"] and "no-such-option" in result["message"]
     assert "not the student's fault" in result["message"]
     json.dumps(result, allow_nan=False)
-    shown = render_result(result, colour=False)
+    shown = render_result(Result.from_json(result), colour=False)
     assert "NOT GRADED" in shown and "0/100" not in shown
 
 
@@ -95,7 +96,7 @@ def test_grader_exception_is_an_error_with_its_traceback(reference_zip, hw5, mon
         raise RuntimeError("a bug in checks.py")
 
     monkeypatch.setattr(grade_module, "prepare_case", broken)
-    result = grade_zip(reference_zip, hw5, q1(allow_weaker_isolation=True))
+    result = grade_zip(reference_zip, hw5, q1(allow_weaker_isolation=True)).to_json()
     assert result["status"] == "error" and result["score"] is None
     assert "RuntimeError: a bug in checks.py" in result["message"]
     assert "RuntimeError" in result["fault"]["traceback"]
@@ -103,7 +104,7 @@ def test_grader_exception_is_an_error_with_its_traceback(reference_zip, hw5, mon
 
 def test_gradebook_never_records_a_fault(tmp_path, reference_zip, hw5, monkeypatch):
     monkeypatch.setattr("autograder.grading.run.prepare_case", lambda *a: 1 / 0)
-    result = grade_zip(reference_zip, hw5, q1(allow_weaker_isolation=True))
+    result = grade_zip(reference_zip, hw5, q1(allow_weaker_isolation=True)).to_json()
     with open_gradebook(tmp_path / "gb.sqlite") as book:
         with pytest.raises(ValueError, match="no grade"):
             book.record(result, "s1")

@@ -34,7 +34,7 @@ def test_classic_mistakes_are_explained(tmp_path, op, dtype, hint):
     hw5 = load_assignment("hw5_cnn")
     layers = replace_function(source(hw5.reference_dir, LAYERS), "conv_forward_naive", CONV_WITH.format(op=op, dtype=dtype))
     zip_path = make_zip(tmp_path / "submit.zip", reference_files(hw5, layers=layers))
-    result = grade_zip(zip_path, hw5, RunOptions(seed=3, only=("Q1",)))
+    result = grade_zip(zip_path, hw5, RunOptions(seed=3, only=("Q1",))).to_json()
     question = result["questions"][0]
     assert question["status"] == "error" and question["score"] == 0
     assert hint in question["message"]
@@ -70,7 +70,7 @@ def test_cs231n_style_cnn_that_only_imports_layer_utils_scores(tmp_path):
     assert cnn.count(CS231N_HEADER) == 1
     files = reference_files(hw5, cnn=cnn.replace(CS231N_HEADER, "from ..layer_utils import *\n"))
     zip_path = make_zip(tmp_path / "submit.zip", files)
-    result = grade_zip(zip_path, hw5, RunOptions(seed=3, only=("Q5",), skip_groups=NON_TRAINING, run_notebook=False))
+    result = grade_zip(zip_path, hw5, RunOptions(seed=3, only=("Q5",), skip_groups=NON_TRAINING, run_notebook=False)).to_json()
     question = result["questions"][0]
     assert question["status"] == "passed", question["message"]
 
@@ -80,7 +80,7 @@ def test_a_helper_module_that_was_not_collected_is_named(tmp_path):
     cnn = source(hw5.reference_dir, "intro2ai/classifiers/cnn.py")
     files = reference_files(hw5, cnn=cnn.replace(CS231N_HEADER, CS231N_HEADER + "from ..my_helpers import fused_layer\n"))
     zip_path = make_zip(tmp_path / "submit.zip", files)
-    result = grade_zip(zip_path, hw5, RunOptions(seed=3, only=("Q5",), skip_groups=NON_TRAINING, run_notebook=False))
+    result = grade_zip(zip_path, hw5, RunOptions(seed=3, only=("Q5",), skip_groups=NON_TRAINING, run_notebook=False)).to_json()
     question = result["questions"][0]
     assert question["score"] == 0
     assert "module 'intro2ai.my_helpers' is neither one of your submitted files nor part of the given package" in question["message"]

@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import CreateTable
 
 from autograder.course.gradebook import Base, Policy, open_gradebook
+from autograder.grading.result import Result
 
 HW = "hw5_cnn"
 PG_URL = os.environ.get("INTRO2AI_TEST_PG_URL")  # e.g. postgresql+psycopg://user@host/db (emptied!)
@@ -39,7 +40,7 @@ def test_record_stores_everything_and_is_idempotent(gb, tmp_path):
     assert view.graded_at == at(0) + dt.timedelta(seconds=3.2)
     assert [q.id for q in view.questions] == ["Q1", "Q2", "Q3", "Q4", "Q5"]
     assert view.questions[0].score == pytest.approx(5.0) and view.questions[0].status == "partial"
-    assert gb.result(first) == doc
+    assert gb.result(first) == {**Result.from_json(doc).to_json(), "student": "s1"}  # stored as schema 2
     with sqlite3.connect(tmp_path / "sub" / "grades.db") as raw:
         assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
@@ -77,7 +78,7 @@ def test_latest_and_best(gb):
     [best] = gb.counted_scores(HW, Policy("best"))
     assert (latest.score, latest.attempts) == (85.0, 3)
     assert best.score == 100.0 and best.submitted_at == at(0, 1)
-    assert latest.result["counted"]["score"] == 85.0
+    assert latest.result.counted.score == 85.0
 
 
 def test_late_penalty_counts_days_started(gb):
@@ -126,11 +127,11 @@ def test_manual_items_and_question_overrides(gb):
     [row] = gb.counted_scores(HW)
     assert row.auto_score == 98.0 and row.manual_score == 4.5 and row.score == 102.5
     assert row.max_score == 105.0
-    q3 = row.result["questions"][2]
-    assert q3["score"] == 8.0 and q3["override"]["original"] == 0.0
-    assert row.result["questions"][0]["override"]["comment"] == "nice vectorisation"
-    written = row.result["manual"][0]
-    assert (written["score"], written["grader"]) == (4.5, "ta.kim")
+    q3 = row.result.questions[2]
+    assert q3.score == 8.0 and q3.override.original == 0.0
+    assert row.result.questions[0].override.comment == "nice vectorisation"
+    written = row.result.manual[0]
+    assert (written.score, written.grader) == (4.5, "ta.kim")
     assert any("Q3 set to 8" in n for n in row.notes)
     [m1, m2, m3] = gb.manual_grades(HW)
     assert {m1.item_id, m2.item_id, m3.item_id} == {"Q1", "Q3", "written_answers"}
@@ -246,7 +247,7 @@ def test_full_round_trip_on_a_url(url, tmp_path):
         assert book.import_manual_csv(csv_path, HW, "ta").applied == 1
         [row] = book.counted_scores(HW, Policy("best", due=at(1), penalty_per_day=0.1, cutoff=at(4)))
         assert (row.attempt_id, row.days_late, row.score) == (first, 1, pytest.approx((doc["score"] + 5) * 0.9))
-        assert row.manual[0].comment == "전부 맞음" and book.result(first) == doc
+        assert row.manual[0].comment == "전부 맞음" and book.result(first) == {**Result.from_json(doc).to_json(), "student": "s1"}
         assert book.attempts()[0].submitted_at == at(2)
     if url.startswith("sqlite"):
         with sqlite3.connect(url.removeprefix("sqlite:///")) as raw:

@@ -40,7 +40,7 @@ def hw5():
 def grade(tmp_path, assignment, files, only=(), skip=FAST, seed=7, prefix=""):
     zip_path = make_zip(tmp_path / "submit.zip", files, prefix=prefix)
     options = RunOptions(seed=seed, only=tuple(only), skip_groups=skip, parallel=2, max_blas_threads=1)
-    return grade_zip(zip_path, assignment, options)
+    return grade_zip(zip_path, assignment, options).to_json()
 
 
 def cases_of(result, qid):

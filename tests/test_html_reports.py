@@ -11,6 +11,7 @@ from results_factory import HOSTILE, at, make_result
 
 from autograder.assignment import Visibility, load_assignment
 from autograder.course.gradebook import Policy, open_gradebook
+from autograder.grading.result import Result
 from autograder.reports.html import (
     MAX_CURVE_POINTS,
     curve,
@@ -31,7 +32,7 @@ def _attrs(html: str, name: str) -> list[str]:
 
 def test_feedback_shows_verdicts_errors_and_manual_items():
     doc = make_result("s7", passed={"Q1": 4}, errors={"Q3": "timeout"}, notebook_html="notebooks/s7.html")
-    html = render_feedback(doc, VISIBLE, load_assignment("hw5_cnn").curves)
+    html = render_feedback(Result.from_json(doc), VISIBLE, load_assignment("hw5_cnn").curves)
     assert 'id="total-score">85 / 100<' in html
     assert "Q1 · conv_forward_naive" in html and "<b>10</b> / 15" in html
     assert "rel_error = 3e-09" in html and "rel_error = 0.41" in html and "1e-07" in html
@@ -44,7 +45,7 @@ def test_feedback_shows_verdicts_errors_and_manual_items():
 
 
 def test_feedback_escapes_every_student_string():
-    html = render_feedback(make_result("s1", hostile=True), VISIBLE)
+    html = render_feedback(Result.from_json(make_result("s1", hostile=True)), VISIBLE)
     assert "<script" not in html and "<b>x</b>" not in html
     escaped = "&lt;script&gt;document.body.setAttribute(&#39;data-pwned&#39;,&#39;1&#39;)&lt;/script&gt;&#34;&#39;&amp;&lt;b&gt;x&lt;/b&gt;"
     assert html.count(escaped) >= 6  # message, submission, ignored file, question, case name and message
@@ -53,13 +54,13 @@ def test_feedback_escapes_every_student_string():
 
 def test_pages_load_nothing_from_outside():
     doc = make_result("s1", notebook_html="https://lms.example/nb.html")
-    for html in (render_feedback(doc, VISIBLE), render_class_summary([doc])):
+    for html in (render_feedback(Result.from_json(doc), VISIBLE), render_class_summary([Result.from_json(d) for d in [doc]])):
         assert _attrs(html, "src") == [] and "<link" not in html and "<script" not in html
         assert "@import" not in html and "url(" not in html
 
 
 def test_notebook_link_refuses_script_urls():
-    html = render_feedback(make_result("s1", notebook_html="javascript:alert(document.cookie)"), VISIBLE)
+    html = render_feedback(Result.from_json(make_result("s1", notebook_html="javascript:alert(document.cookie)")), VISIBLE)
     assert _attrs(html, "href") == []
     assert "javascript:alert(document.cookie)" in html  # shown as text only
 
@@ -69,7 +70,7 @@ def test_hidden_cases_never_show_expected_values():
     q5 = doc["questions"][4]
     q5["cases"][2]["extras"] = {"expected_accuracy": 0.987654, "secret_target": 0.876543}
     q5["cases"][0]["extras"]["expected_out"] = 0.765432
-    html = render_feedback(doc, VISIBLE)
+    html = render_feedback(Result.from_json(doc), VISIBLE)
     for secret in ("0.988", "0.877", "0.765", "expected_accuracy", "secret_target", "expected_out"):
         assert secret not in html
     assert '&#34;seed&#34;: 90210' in html  # hidden parameters are shown
@@ -82,12 +83,12 @@ DUE = at(7)
 
 def test_hidden_inputs_absent_under_hidden_present_under_visible():
     doc = make_result("s1")
-    hidden = render_feedback(doc, Visibility(hidden_inputs="hidden", stdout="hidden").shown())
+    hidden = render_feedback(Result.from_json(doc), Visibility(hidden_inputs="hidden", stdout="hidden").shown())
     assert HIDDEN_PARAMS not in hidden and "90210" not in hidden and "[2, 3, 7, 7]" not in hidden
     assert "seed 1234" not in hidden and "seed withheld" in hidden
     assert PUBLIC_PARAMS in hidden and hidden.count(">withheld<") == 22  # one cell per hidden case
     assert "iteration 1 / 10" not in hidden and "Inputs of hidden cases are not shown." in hidden
-    visible = render_feedback(doc, VISIBLE)
+    visible = render_feedback(Result.from_json(doc), VISIBLE)
     assert HIDDEN_PARAMS in visible and "seed 1234" in visible and "iteration 1 / 10" in visible
     assert 'id="visibility"' not in visible
 
@@ -101,7 +102,7 @@ def test_hidden_inputs_absent_under_hidden_present_under_visible():
 ])  # fmt: skip
 def test_hidden_inputs_follow_the_due_date_and_publication(level, due, published, now, shown):
     policy = Visibility(hidden_inputs=level).shown(due, published, now)
-    html = render_feedback(make_result("s1"), policy)
+    html = render_feedback(Result.from_json(make_result("s1")), policy)
     assert (HIDDEN_PARAMS in html) is shown and ("seed 1234" in html) is shown
     if level == "after_due_date" and due and not shown:
         assert f"they will be shown after the due date ({DUE.isoformat()})" in html
@@ -148,7 +149,7 @@ def _class() -> list[dict]:
 
 
 def test_class_summary_numbers():
-    html = render_class_summary(_class())
+    html = render_class_summary([Result.from_json(d) for d in _class()])
     assert 'id="n-submissions">5<' in html and 'id="n-graded">4 / 1<' in html
     assert 'id="mean">65.0%<' in html and 'id="median">75.0%<' in html
     bars = dict(re.findall(r"<title>([\d–]+)%: (\d+)</title>", html))
@@ -169,27 +170,27 @@ def test_a_grader_fault_is_no_grade_never_a_zero():
     """#18: a result whose status is not one the gradebook scores (here `error`) shows no score."""
     fault = {**make_result("f", errors={"Q1": "error"}), "status": "error", "score": 0.0,
              "message": "the grader failed; this is not your fault"}
-    page = render_feedback(fault, VISIBLE)
+    page = render_feedback(Result.from_json(fault), VISIBLE)
     assert 'id="total-score">— / 100<' in page
-    summary = render_class_summary(_class() + [fault])
+    summary = render_class_summary([Result.from_json(d) for d in _class() + [fault]])
     assert 'id="n-no-grade">1<' in summary and 'id="mean">65.0%<' in summary  # as without it
     assert "no grade" in summary.split('id="slowest"')[1]
 
 
 def test_class_summary_escapes_and_handles_no_results():
-    html = render_class_summary([make_result("<b>x</b>", hostile=True, errors={"Q2": "error"})])
+    html = render_class_summary([Result.from_json(d) for d in [make_result("<b>x</b>", hostile=True, errors={"Q2": "error"})]])
     assert "<script" not in html and "<b>x</b>" not in html and "&lt;b&gt;x&lt;/b&gt;" in html
-    empty = render_class_summary([])
+    empty = render_class_summary([Result.from_json(d) for d in []])
     assert 'id="n-submissions">0<' in empty and 'id="mean">—<' in empty
 
 
 def test_writers_keep_hostile_ids_inside_the_folder(tmp_path):
     docs = [make_result("../../escape"), make_result("김민지"), make_result(None, sha256="f" * 64)]
-    paths = write_feedback_pages(docs, tmp_path / "pages", VISIBLE)
+    paths = write_feedback_pages([Result.from_json(d) for d in docs], tmp_path / "pages", VISIBLE)
     assert [p.name for p in paths] == [f"escape-{docs[0]['sha256'][:8]}.html",
                                        f"김민지-{docs[1]['sha256'][:8]}.html", "unknown-ffffffff.html"]
     assert all(p.parent == tmp_path / "pages" and p.is_file() for p in paths)
-    summary = write_class_summary(docs, tmp_path / "pages" / "index.html")
+    summary = write_class_summary([Result.from_json(d) for d in docs], tmp_path / "pages" / "index.html")
     assert 'id="n-submissions">3<' in summary.read_text(encoding="utf-8")
 
 
@@ -218,7 +219,7 @@ def test_chromium_console_check_catches_errors(tmp_path):
 @needs_chromium
 def test_chromium_renders_feedback_page(tmp_path):
     doc = make_result("s9", passed={"Q1": 4}, hostile=True, notebook_html="nb/s9.html")
-    [page] = write_feedback_pages([doc], tmp_path, VISIBLE, load_assignment("hw5_cnn").curves)
+    [page] = write_feedback_pages([Result.from_json(d) for d in [doc]], tmp_path, VISIBLE, load_assignment("hw5_cnn").curves)
     dom, console = _chromium(page, tmp_path)
     assert console == []
     assert 'id="total-score">95 / 100<' in dom and "rel_error = 0.41" in dom and "<polyline" in dom
@@ -230,7 +231,7 @@ def test_chromium_renders_feedback_page(tmp_path):
 @pytest.mark.chromium
 @needs_chromium
 def test_chromium_renders_class_summary(tmp_path):
-    page = write_class_summary(_class() + [make_result("z", hostile=True)], tmp_path / "summary.html")
+    page = write_class_summary([Result.from_json(d) for d in _class() + [make_result("z", hostile=True)]], tmp_path / "summary.html")
     dom, console = _chromium(page, tmp_path)
     assert console == []
     assert 'id="n-submissions">6<' in dom and 'id="mean">70.8%<' in dom

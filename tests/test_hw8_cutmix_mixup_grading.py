@@ -37,7 +37,7 @@ def files(hw8, augment: str | None = None, layers: str | None = None, root=None)
 def grade(tmp_path, hw8, submitted, only=(), skip=EXPERIMENT, seed=5):
     zip_path = make_zip(tmp_path / "submit.zip", submitted)
     options = RunOptions(seed=seed, only=tuple(only), skip_groups=skip, parallel=2, max_blas_threads=1)
-    return grade_zip(zip_path, hw8, options)
+    return grade_zip(zip_path, hw8, options).to_json()
 
 
 def failed_questions(result) -> dict[str, list[str]]:

@@ -254,7 +254,7 @@ def test_unknown_notebook_settings_are_an_assignment_error(tmp_path):
 def test_a_corrupt_notebook_costs_only_the_notebook_items(tmp_path):
     assignment = make_assignment(tmp_path / "repo")
     zip_path = make_zip(tmp_path / "submit.zip", b'{"nbformat": 4, "cells": [{"cell_type": "code", "sou')
-    result = grade_zip(zip_path, assignment, RunOptions(seed=1, artifacts_dir=tmp_path / "out"))
+    result = grade_zip(zip_path, assignment, RunOptions(seed=1, artifacts_dir=tmp_path / "out")).to_json()
     manual = {m["id"]: m for m in result["manual"]}
     assert result["status"] == "graded" and result["score"] == 10.0
     assert result["notebook"]["status"] == "malformed" and "not valid JSON" in result["notebook"]["message"]
@@ -264,9 +264,9 @@ def test_a_corrupt_notebook_costs_only_the_notebook_items(tmp_path):
 
 def test_a_missing_notebook_scores_zero_and_runs_nothing(tmp_path):
     assignment = make_assignment(tmp_path / "repo")
-    result = grade_zip(make_zip(tmp_path / "submit.zip", None), assignment, RunOptions(seed=1))
+    result = grade_zip(make_zip(tmp_path / "submit.zip", None), assignment, RunOptions(seed=1)).to_json()
     assert result["notebook"]["status"] == "missing" and result["manual"][0]["score"] == 0.0
-    skipped = grade_zip(make_zip(tmp_path / "s2.zip", template_nb()), assignment, RunOptions(seed=1, run_notebook=False))
+    skipped = grade_zip(make_zip(tmp_path / "s2.zip", template_nb()), assignment, RunOptions(seed=1, run_notebook=False)).to_json()
     assert skipped["notebook"] is None and skipped["manual"][0]["score"] is None
 
 
@@ -276,7 +276,7 @@ def test_a_sandbox_that_cannot_start_leaves_the_item_to_a_ta(tmp_path, monkeypat
 
     monkeypatch.setattr(notebook_run, "run_task", broken_sandbox)
     assignment = make_assignment(tmp_path / "repo")
-    result = grade_zip(make_zip(tmp_path / "submit.zip", template_nb()), assignment, RunOptions(seed=1))
+    result = grade_zip(make_zip(tmp_path / "submit.zip", template_nb()), assignment, RunOptions(seed=1)).to_json()
     section, item = result["notebook"], result["manual"][0]
     assert section["status"] == "error" and "Creating new namespace failed" in section["message"]
     assert item["score"] is None and "not judged" in item["comment"]
@@ -293,7 +293,7 @@ def clean(tmp_path_factory):
     nb = template_nb()
     nb.metadata["kernelspec"] = {"name": "no-such-kernel", "display_name": "R", "language": "R"}
     zip_path = make_zip(tmp_path / "submit.zip", nb)
-    return grade_zip(zip_path, assignment, RunOptions(seed=1, student="s1", artifacts_dir=tmp_path / "out"))
+    return grade_zip(zip_path, assignment, RunOptions(seed=1, student="s1", artifacts_dir=tmp_path / "out")).to_json()
 
 
 @needs_bwrap

@@ -19,7 +19,7 @@ def test_a_question_with_only_skipped_cases_is_left_out(tmp_path):
     assignment = dataclasses.replace(hw5, questions=questions)
     zip_path = make_zip(tmp_path / "submit.zip", reference_files(hw5))
     options = RunOptions(seed=1, only=("Q3", "Q4"), skip_groups=("train",), parallel=2, max_blas_threads=1)
-    result = grade_zip(zip_path, assignment, options)
+    result = grade_zip(zip_path, assignment, options).to_json()
     assert result["status"] == "graded", result.get("fault")
     assert [q["id"] for q in result["questions"]] == ["Q3"]
     assert result["questions"][0]["status"] == "passed"

@@ -45,7 +45,7 @@ def real_result(hw5, tmp_path_factory) -> dict:
     """One engine-made document: the reference graded on Q3 only."""
     folder = tmp_path_factory.mktemp("real")
     zip_path = make_zip(folder / "submit.zip", reference_files(hw5))
-    return grade_zip(zip_path, hw5, RunOptions(seed=5, only=("Q3",), run_notebook=False))
+    return grade_zip(zip_path, hw5, RunOptions(seed=5, only=("Q3",), run_notebook=False)).to_json()
 
 
 @pytest.fixture
@@ -260,11 +260,12 @@ def test_report_keeps_hidden_inputs_until_published(book, tmp_path) -> None:
 
 
 def test_terminal_student_view_withholds_the_seed(hw5) -> None:
+    from autograder.grading.result import Result
     from autograder.reports.terminal import render_result
 
     doc = make_result("s1")
-    assert "seed 1234" in render_result(doc, colour=False)
-    student = render_result(doc, colour=False, shown=hw5.visibility.shown())
+    assert "seed 1234" in render_result(Result.from_json(doc), colour=False)
+    student = render_result(Result.from_json(doc), colour=False, shown=hw5.visibility.shown())
     assert "seed 1234" not in student and "seed withheld" in student and "once grades are published" in student
 
 

@@ -33,7 +33,7 @@ def hw5():
 def grade(tmp_path, assignment, files, only, seed=5):
     zip_path = make_zip(tmp_path / "submit.zip", files)
     options = RunOptions(seed=seed, only=tuple(only), skip_groups=("overfit", "train"), parallel=2, max_blas_threads=1)
-    return {q["id"]: q for q in grade_zip(zip_path, assignment, options)["questions"]}
+    return {q["id"]: q for q in grade_zip(zip_path, assignment, options).to_json()["questions"]}
 
 
 def with_layer(hw5, name, new_def, **more):
@@ -242,7 +242,7 @@ def test_two_concurrent_grades_on_busy_cores_keep_their_training_points(hw5, tmp
     zips = [make_zip(tmp_path / f"student{n}.zip", reference_files(hw5)) for n in (1, 2)]
     options = [dataclasses.replace(training, seed=n, workdir=tmp_path / f"work{n}") for n in (1, 2)]
     with cpu_burners(os.cpu_count() or 2), ThreadPoolExecutor(max_workers=2) as pool:
-        results = list(pool.map(lambda z, o: grade_zip(z, small, o), zips, options))
+        results = list(pool.map(lambda z, o: grade_zip(z, small, o).to_json(), zips, options))
     for result in results:
         cases = result["questions"][0]["cases"]
         assert {c["params"].get("num_train") for c in cases} == {100, 1500}  # overfit and the training target

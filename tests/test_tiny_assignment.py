@@ -48,16 +48,16 @@ def test_the_engine_names_nothing_of_it():
 
 def test_reference_full_marks_template_zero_bug_costs_its_question(tmp_path, tiny):
     options = RunOptions(seed=3, run_notebook=False)
-    reference = grade_zip(pack(tiny, tiny.reference_dir, tmp_path / "ref.zip").path, tiny, options)
+    reference = grade_zip(pack(tiny, tiny.reference_dir, tmp_path / "ref.zip").path, tiny, options).to_json()
     assert reference["status"] == "graded" and reference["score"] == reference["max_score"] == 10
     assert [q["status"] for q in reference["questions"]] == ["passed", "passed"]
     assert sum(c["hidden"] for c in reference["questions"][1]["cases"]) == 2
 
-    template = grade_zip(ops_zip(tmp_path / "t.zip", tiny, (tiny.template_dir / OPS).read_text()), tiny, options)
+    template = grade_zip(ops_zip(tmp_path / "t.zip", tiny, (tiny.template_dir / OPS).read_text()), tiny, options).to_json()
     assert template["score"] == 0 and {q["status"] for q in template["questions"]} == {"not_implemented"}
 
     buggy = mutate((tiny.reference_dir / OPS).read_text(), *UNNORMALISED)
-    result = grade_zip(ops_zip(tmp_path / "b.zip", tiny, buggy), tiny, options)
+    result = grade_zip(ops_zip(tmp_path / "b.zip", tiny, buggy), tiny, options).to_json()
     q1, q2 = result["questions"]
     assert q1["status"] == "passed" and q1["score"] == 4
     assert q2["status"] == "failed" and q2["score"] == 0 and "rows do not sum to 1" in q2["message"]
@@ -66,7 +66,7 @@ def test_reference_full_marks_template_zero_bug_costs_its_question(tmp_path, tin
 def test_a_shape_error_gets_the_assignment_s_own_hint(tmp_path, tiny):
     wrong = mutate((tiny.reference_dir / OPS).read_text(), "    out = scale * np.sum(x, axis=axis)\n",
                    "    out = scale * np.sum(x, axis=axis).reshape(5, 5)\n")  # fmt: skip
-    result = grade_zip(ops_zip(tmp_path / "s.zip", tiny, wrong), tiny, RunOptions(seed=1, run_notebook=False))
+    result = grade_zip(ops_zip(tmp_path / "s.zip", tiny, wrong), tiny, RunOptions(seed=1, run_notebook=False)).to_json()
     q1 = result["questions"][0]
     assert q1["status"] == "error" and "Array shapes do not match: scaled_sum drops the summed axis" in q1["message"]
 

@@ -14,6 +14,7 @@ from results_factory import make_result
 from training_networks import UNSTABLE_SOFTMAX, network_files
 
 from autograder.assignment import Shown, load_assignment
+from autograder.grading.result import Result
 from autograder.grading.run import (
     GradingContext,
     RunOptions,
@@ -93,13 +94,13 @@ def test_overflowing_scores_end_to_end(tmp_path, hw5):
     options = RunOptions(seed=3, only=("Q5",), skip_groups=("Q5", "gradcheck", "train"), max_blas_threads=1,
                            run_notebook=False)  # fmt: skip
     strict = dataclasses.replace(hw5, data=hw5.data.with_target("overfit_accuracy", 0.6))
-    result = grade_zip(make_zip(tmp_path / "submit.zip", files), strict, options)
+    result = grade_zip(make_zip(tmp_path / "submit.zip", files), strict, options).to_json()
     (case,) = result["questions"][0]["cases"]
     assert not case["passed"] and case["status"] == "failed"
     assert re.match(r"the loss became (NaN|inf) at iteration \d+ of 30: ", case["message"]), case["message"]
     assert case["extras"]["diagnosis"] in case["message"] and "max-subtraction" in case["message"]
-    assert "max-subtraction trick" in render_result(result, colour=False)
-    assert "max-subtraction trick" in render_feedback(result, Shown(hidden_inputs=False, stdout=False))
+    assert "max-subtraction trick" in render_result(Result.from_json(result), colour=False)
+    assert "max-subtraction trick" in render_feedback(Result.from_json(result), Shown(hidden_inputs=False, stdout=False))
 
 
 def test_terminal_and_page_show_a_failed_case_diagnosis_in_full():
@@ -107,8 +108,8 @@ def test_terminal_and_page_show_a_failed_case_diagnosis_in_full():
     case = next(c for q in doc["questions"] if q["id"] == "Q5" for c in q["cases"] if c["extras"])
     line = "the loss stayed at log(10) = 2.30 for all 60 iterations: the weights never learned; check the gradients"
     case["extras"]["diagnosis"] = line
-    assert f"Q5 {case['name']}: {line}" in render_result(doc, colour=False)
-    html = render_feedback(doc, Shown(hidden_inputs=False, stdout=False))
+    assert f"Q5 {case['name']}: {line}" in render_result(Result.from_json(doc), colour=False)
+    html = render_feedback(Result.from_json(doc), Shown(hidden_inputs=False, stdout=False), load_assignment("hw5_cnn").curves)
     assert f'<span class="diagnosis">{line}</span>' in html and html.index("<polyline") < html.index(line)
 
 

@@ -36,6 +36,7 @@ from cosmic_ray.plugins import get_operator
 from autograder.archive import write_zip
 from autograder.assignment import Assignment
 from autograder.authoring.markers import scan
+from autograder.grading.result import Result
 from autograder.grading.run import RunOptions, grade_zip
 
 if sys.version_info >= (3, 11):
@@ -420,10 +421,10 @@ def run_audit(assignment: Assignment, out_dir: Path, scope: AuditScope, jobs: in
         if saved.get("settings") == settings:
             outcomes = {k: Outcome(**v) for k, v in saved["outcomes"].items()}
     reference = _grade(assignment, _reference_files(assignment), options)
-    if reference["status"] != "graded":
-        raise AuditError(f"the unmutated reference was not graded ({reference['status']}: {reference['message']}); "
+    if reference.status != "graded":
+        raise AuditError(f"the unmutated reference was not graded ({reference.status}: {reference.message}); "
                          "run `grade doctor`, then `grade demo`")  # fmt: skip
-    baseline = reference["score"]
+    baseline = reference.score
     declared = equivalents(assignment)
     pending = [m for m in mutants if m.id not in outcomes]
     done = len(mutants) - len(pending)
@@ -434,7 +435,7 @@ def run_audit(assignment: Assignment, out_dir: Path, scope: AuditScope, jobs: in
             mutant = futures[future]
             result = future.result()
             done += 1
-            if result["status"] == "error":  # the grader failed, not the mutant: graded again next run
+            if result.status == "error":  # the grader failed, not the mutant: graded again next run
                 faults.append(mutant.id)
                 continue
             outcomes[mutant.id] = _outcome(mutant, result, baseline, declared)
@@ -449,11 +450,11 @@ def run_audit(assignment: Assignment, out_dir: Path, scope: AuditScope, jobs: in
                        {m.id: outcomes[m.id] for m in mutants if m.id in outcomes}, declared, len(pending), faults)  # fmt: skip
 
 
-def _outcome(mutant: Mutant, result: dict, baseline: float, declared: dict[str, str]) -> Outcome:
-    lost = {q["id"]: q["max_score"] - q["score"] for q in result.get("questions", []) if q["score"] < q["max_score"]}
-    killed = result["status"] != "graded" or result["score"] < baseline
+def _outcome(mutant: Mutant, result: Result, baseline: float, declared: dict[str, str]) -> Outcome:
+    lost = {q.id: q.max_score - q.score for q in result.questions if q.score < q.max_score}
+    killed = result.status != "graded" or result.score < baseline
     status = "killed" if killed else ("equivalent" if mutant.id in declared else "survived")
-    return Outcome(mutant.id, status, float(result.get("score") or 0.0), lost)
+    return Outcome(mutant.id, status, float(result.score or 0.0), lost)
 
 
 def _reference_files(assignment: Assignment) -> dict[str, str]:
@@ -461,14 +462,14 @@ def _reference_files(assignment: Assignment) -> dict[str, str]:
             for spec in assignment.files if spec.kind == "python"}  # fmt: skip
 
 
-def _grade_mutant(assignment: Assignment, mutant: Mutant, options: RunOptions) -> dict:
+def _grade_mutant(assignment: Assignment, mutant: Mutant, options: RunOptions) -> Result:
     files = _reference_files(assignment)
     spec = next(s for s in assignment.files if s.name == mutant.file)
     files[spec.dest] = mutant.code
     return _grade(assignment, files, options)
 
 
-def _grade(assignment: Assignment, files: dict[str, str], options: RunOptions) -> dict:
+def _grade(assignment: Assignment, files: dict[str, str], options: RunOptions) -> Result:
     """Packs `files` as a student zip and grades it like one."""
     scratch = Path(tempfile.mkdtemp(prefix="audit-"))
     try:

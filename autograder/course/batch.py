@@ -121,14 +121,17 @@ class WorkerDied(Exception):
 
 
 def grade_submission(name: str, data: bytes, student: str, settings: WorkerSettings) -> dict:
-    """Runs on a worker: writes the zip into a private temp folder and grades it single-threaded."""
+    """Runs on a worker: writes the zip into a private temp folder and grades it single-threaded.
+
+    Returns the result's JSON document: what travels back to the coordinator and into the gradebook.
+    """
     from autograder.grading.run import grade_zip  # imports numpy: after _single_threaded
 
     options = replace(settings.options, parallel=1, max_blas_threads=1, student=student)
     with tempfile.TemporaryDirectory(prefix="batch-") as tmp:
         path = Path(tmp) / Path(name).name
         path.write_bytes(data)
-        return grade_zip(path, _assignment(settings.assignment), options)
+        return grade_zip(path, _assignment(settings.assignment), options).to_json()
 
 
 def worker_preflight(settings: WorkerSettings) -> str | None:

@@ -56,6 +56,8 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
+from autograder.grading.result import Counted, Override, Result
+
 UTC = dt.timezone.utc
 NO_SEED = -1  # stored for a result without a seed: SQL NULLs never collide in a unique key
 SCORE_TOLERANCE = 1e-9
@@ -290,7 +292,7 @@ class CountedItem:
 @dataclass(frozen=True)
 class CountedScore:
     """What one student gets for one assignment under a policy; `result` is the counted
-    attempt's document with manual grades merged in and a `counted` summary added."""
+    attempt's typed result with manual grades merged in and its `counted` summary set."""
 
     student: str
     assignment: str
@@ -307,7 +309,7 @@ class CountedScore:
     questions: tuple[CountedItem, ...]
     manual: tuple[CountedItem, ...]
     notes: tuple[str, ...]
-    result: dict | None
+    result: Result | None
 
 
 @dataclass
@@ -565,43 +567,40 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def _graded_at(result: dict) -> dt.datetime:
-    """End of grading: `started_at + duration_s` from the document, else now."""
-    started = result.get("started_at")
-    if not started:
+def _graded_at(started_at: str | None, duration_s: float | None) -> dt.datetime:
+    """End of grading: `started_at + duration_s` (None when not finite), else now."""
+    if not started_at:
         return dt.datetime.now(UTC)
-    when = dt.datetime.fromisoformat(started)
+    when = dt.datetime.fromisoformat(started_at)
     when = when if when.tzinfo else when.replace(tzinfo=UTC)
-    return when + dt.timedelta(seconds=result.get("duration_s") or 0.0)
+    return when + dt.timedelta(seconds=duration_s or 0.0)
 
 
-def _attempt_from_result(result: dict, student: str, submitted_at: dt.datetime | None) -> Attempt:
+def _attempt_from_result(document: dict, student: str, submitted_at: dt.datetime | None) -> Attempt:
+    """The row for one result document (read through the typed model; stored as schema 2)."""
     if not isinstance(student, str) or not student.strip():
         raise ValueError("student id must be a non-empty string")
-    if result.get("schema") != 1:
-        raise ValueError(f"unsupported result schema {result.get('schema')!r}")
-    if result.get("status") not in ("graded", "ungradable"):
-        raise ValueError(f"a result with status {result.get('status')!r} is no grade: only graded and ungradable "
+    result = Result.from_json(document)
+    if result.status not in ("graded", "ungradable"):
+        raise ValueError(f"a result with status {result.status!r} is no grade: only graded and ungradable "
                          "results are recorded (grade the submission again)")
     if submitted_at is not None:
         _aware(submitted_at)
-    stored = _json_safe(copy.deepcopy(result))
-    stored["student"] = student
-    seed = result.get("seed")
+    result.student = student
+    stored = _json_safe(result.to_json())
     attempt = Attempt(
-        student=student, assignment=result["assignment"],
-        assignment_version=str(result["assignment_version"]), sha256=result["sha256"],
-        seed=NO_SEED if seed is None else int(seed), data=str(result.get("data") or ""),
-        submission=str(result.get("submission") or ""), status=result["status"],
-        message=str(result.get("message") or ""), score=float(result.get("score") or 0.0),
-        max_score=float(result.get("max_score") or 0.0), duration_s=stored.get("duration_s"),
-        submitted_at=submitted_at, graded_at=_graded_at(stored),
+        student=student, assignment=result.assignment,
+        assignment_version=str(result.assignment_version), sha256=result.sha256,
+        seed=NO_SEED if result.seed is None else int(result.seed), data=str(result.data or ""),
+        submission=str(result.submission or ""), status=result.status,
+        message=str(result.message or ""), score=float(result.score or 0.0),
+        max_score=float(result.max_score or 0.0), duration_s=stored.get("duration_s"),
+        submitted_at=submitted_at, graded_at=_graded_at(result.started_at, stored.get("duration_s")),
         recorded_at=dt.datetime.now(UTC), result=stored)
     attempt.questions = [
-        QuestionScore(position=i, question_id=q["id"], title=str(q.get("title") or ""),
-                      score=float(q.get("score") or 0.0), max_score=float(q.get("max_score") or 0.0),
-                      status=q.get("status") or "")
-        for i, q in enumerate(result.get("questions") or [])]
+        QuestionScore(position=i, question_id=q.id, title=str(q.title or ""), score=float(q.score or 0.0),
+                      max_score=float(q.max_score or 0.0), status=q.status or "")
+        for i, q in enumerate(result.questions)]
     return attempt
 
 
@@ -618,10 +617,11 @@ def _gradable_items(session: Session, assignment: str) -> dict[str, float]:
     newest = (select(func.max(Attempt.id)).where(Attempt.assignment == assignment)
               .group_by(Attempt.assignment_version))
     items: dict[str, float] = {}
-    for result in session.scalars(select(Attempt.result).where(Attempt.id.in_(newest))
-                                  .order_by(Attempt.id)):
-        for entry in (result.get("questions") or []) + (result.get("manual") or []):
-            items[entry["id"]] = float(entry.get("max_score") or 0.0)
+    for document in session.scalars(select(Attempt.result).where(Attempt.id.in_(newest))
+                                    .order_by(Attempt.id)):
+        result = Result.from_json(document)
+        for entry in [*result.questions, *result.manual]:
+            items[entry.id] = float(entry.max_score or 0.0)
     return items
 
 
@@ -726,7 +726,7 @@ def _count(student: str, attempts: list[Attempt], grades: dict[str, ManualGrade]
 
 
 def _after_cutoff(student: str, last: Attempt, n_attempts: int) -> CountedScore:
-    manual_max = sum(float(m.get("max_score") or 0.0) for m in last.result.get("manual") or [])
+    manual_max = sum(float(m.max_score or 0.0) for m in Result.from_json(last.result).manual)
     return CountedScore(
         student, last.assignment, None, "after_cutoff", 0.0, 0.0, last.max_score + manual_max,
         0, 0.0, 0.0, last.submitted_at, n_attempts, (), (),
@@ -735,32 +735,27 @@ def _after_cutoff(student: str, last: Attempt, n_attempts: int) -> CountedScore:
 
 def _counted(student: str, chosen: Attempt, n_attempts: int, grades: dict[str, ManualGrade],
              overrides: dict[str, ManualGrade], policy: Policy) -> CountedScore:
-    result = copy.deepcopy(chosen.result)
+    result = Result.from_json(copy.deepcopy(chosen.result))
     notes: list[str] = []
     questions = []
-    for q in result.get("questions") or []:
-        grade = grades.get(q["id"])
-        if q["id"] in overrides:
-            notes.append(f"{q['id']} set to {grade.score:g} by {grade.grader} (engine gave {q['score']:g})")
-            q["override"] = {"score": grade.score, "original": q["score"], "grader": grade.grader,
-                             "comment": grade.comment}
-            q["score"] = grade.score
+    for q in result.questions:
+        grade = grades.get(q.id)
+        if q.id in overrides:
+            notes.append(f"{q.id} set to {grade.score:g} by {grade.grader} (engine gave {q.score:g})")
+            q.override = Override(grade.score, q.score, grade.grader, grade.comment)
+            q.score = grade.score
         elif grade is not None and grade.comment:
-            q["override"] = {"score": None, "original": q["score"], "grader": grade.grader,
-                             "comment": grade.comment}
-        questions.append(CountedItem(q["id"], q.get("title", ""), q["score"], q["max_score"],
-                                     q.get("status", ""), grade.comment if grade else None,
-                                     grade.grader if grade else None))
+            q.override = Override(None, q.score, grade.grader, grade.comment)
+        questions.append(CountedItem(q.id, q.title, q.score, q.max_score, q.status,
+                                     grade.comment if grade else None, grade.grader if grade else None))
     manual = []
-    for m in result.get("manual") or []:
-        grade = grades.get(m["id"])
+    for m in result.manual:
+        grade = grades.get(m.id)
         if grade is not None:
-            m.update(score=grade.score, comment=grade.comment, grader=grade.grader)
-        if m.get("score") is None and float(m.get("max_score") or 0.0) > 0:
-            notes.append(f"manual item {m['id']} not graded yet")
-        manual.append(CountedItem(m["id"], m.get("title", ""), m.get("score"),
-                                  float(m.get("max_score") or 0.0), "manual", m.get("comment"),
-                                  m.get("grader")))
+            m.score, m.comment, m.grader = grade.score, grade.comment, grade.grader
+        if m.score is None and float(m.max_score or 0.0) > 0:
+            notes.append(f"manual item {m.id} not graded yet")
+        manual.append(CountedItem(m.id, m.title, m.score, float(m.max_score or 0.0), "manual", m.comment, m.grader))
     auto = _auto_score(chosen, overrides)
     manual_score = sum(m.score or 0.0 for m in manual)
     max_score = chosen.max_score + sum(m.max_score for m in manual)
@@ -770,11 +765,9 @@ def _counted(student: str, chosen: Attempt, n_attempts: int, grades: dict[str, M
     if days:
         notes.append(f"{days} day(s) late: x{factor:g}")
     score = round((auto + manual_score) * factor, 6)
-    result["student"] = student
-    result["counted"] = {"attempt_id": chosen.id, "score": score, "max_score": max_score,
-                         "auto_score": auto, "manual_score": manual_score, "days_late": days,
-                         "factor": factor, "policy": policy.pick, "attempts": n_attempts,
-                         "notes": notes}
+    result.student = student
+    result.counted = Counted(chosen.id, score, max_score, auto, manual_score, days, factor, policy.pick, n_attempts,
+                             list(notes))  # fmt: skip
     return CountedScore(student, chosen.assignment, chosen.id, chosen.status, auto, manual_score,
                         max_score, days, factor, score, chosen.submitted_at, n_attempts,
                         tuple(questions), tuple(manual), tuple(notes), result)

@@ -21,6 +21,7 @@ import nbformat
 
 from autograder.assignment import Assignment, NotebookSettings
 from autograder.grading.intake import Submission, submission_stem
+from autograder.grading.result import NotebookSection, Result
 from autograder.sandbox import protocol
 from autograder.sandbox.command import isolation_for, sandbox_uid
 from autograder.sandbox.slots import sandbox_slot
@@ -173,7 +174,7 @@ def check_notebook(data: bytes, template: nbformat.NotebookNode | None) -> tuple
 def grade_notebook(
     settings: NotebookSettings, submission: Submission, assignment: Assignment, package_dir: Path,
     workdir: Path, artifacts_dir: Path | None = None, label: str | None = None, allow_weaker: bool = False,
-) -> tuple[dict[str, Any], dict[str, str]]:  # fmt: skip
+) -> tuple[NotebookSection, dict[str, str]]:  # fmt: skip
     """The result's `notebook` section and the artifact paths written (executed .ipynb and .html)."""
     name = settings.file.name
     section = _section(settings)
@@ -193,9 +194,9 @@ def grade_notebook(
     run = _execute(nb, settings, assignment, package_dir, workdir / "notebook", allow_weaker)
     _read_run(run, nb, settings, section)
     if artifacts_dir is None:
-        return section, {}
+        return NotebookSection(**section), {}
     stem = submission_stem(label, submission.sha256)
-    return section, write_artifacts(nb, Path(artifacts_dir), f"{stem}.{Path(name).stem}")
+    return NotebookSection(**section), write_artifacts(nb, Path(artifacts_dir), f"{stem}.{Path(name).stem}")
 
 
 def _section(settings: NotebookSettings) -> dict[str, Any]:
@@ -208,9 +209,9 @@ def _section(settings: NotebookSettings) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _unrun(section: dict[str, Any], status: str, message: str) -> dict[str, Any]:
+def _unrun(section: dict[str, Any], status: str, message: str) -> NotebookSection:
     section.update(status=status, message=message)
-    return section
+    return NotebookSection(**section)
 
 
 def _limits(settings: NotebookSettings, assignment: Assignment):
@@ -348,17 +349,20 @@ def _error_of(header: dict) -> dict[str, str]:
 # ---------------------------------------------------------------- result and artifacts
 
 
-def record_notebook(result: dict[str, Any], section: dict[str, Any] | None, artifacts: dict[str, str],
+def record_notebook(result: Result, section: NotebookSection | None, artifacts: dict[str, str],
                     settings: NotebookSettings | None) -> None:  # fmt: skip
-    """Puts the section and artifacts into the result; scores the auto item (None: grader's fault)."""
-    result["notebook"] = section
-    result["artifacts"].update(artifacts)
+    """Puts the section and artifacts into the result; scores the auto item (None: grader's fault).
+
+    The one place the automatic manual item is scored.
+    """
+    result.notebook = section
+    result.artifacts.update(artifacts)
     if section is None or settings is None or not settings.auto:
         return
-    for item in result["manual"]:
-        if item["id"] == settings.auto:
-            item["score"] = None if section["status"] == "error" else (item["max_score"] if section["ran_cleanly"] else 0.0)
-            item["comment"] = section["message"]
+    for item in result.manual:
+        if item.id == settings.auto:
+            item.score = None if section.status == "error" else (item.max_score if section.ran_cleanly else 0.0)
+            item.comment = section.message
 
 
 def write_artifacts(nb: nbformat.NotebookNode, folder: Path, stem: str) -> dict[str, str]:

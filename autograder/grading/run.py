@@ -46,10 +46,18 @@ from autograder.grading.judge import (
 )
 from autograder.grading.notebook import grade_notebook, record_notebook
 from autograder.grading.options import RunOptions
-from autograder.grading.scoring import (
+from autograder.grading.result import (
     FAULT,
+    CaseTime,
+    Fault,
+    Files,
+    NotebookSection,
+    QuestionResult,
+    Result,
+    SandboxSummary,
+)
+from autograder.grading.scoring import (
     CaseResult,
-    CaseTiming,
     question_result,
     result_document,
     split_points,
@@ -111,8 +119,8 @@ class GradingContext:
         return self.assignment.data.targets[self.data_label or self.data_source]
 
 
-def grade_zip(zip_path: Path, assignment: Assignment, options: RunOptions) -> dict[str, Any]:
-    """Grades one zip and returns the result document; never raises for a student's mistake."""
+def grade_zip(zip_path: Path, assignment: Assignment, options: RunOptions) -> Result:
+    """Grades one zip and returns its typed result; never raises for a student's mistake."""
     started, clock = datetime.now(timezone.utc), time.monotonic()
     seed = options.seed if options.seed is not None else secrets.randbelow(2**31)
     owns_workdir = options.workdir is None
@@ -130,7 +138,7 @@ def grade_zip(zip_path: Path, assignment: Assignment, options: RunOptions) -> di
         except UngradableSubmission as exc:
             return result_document(
                 assignment, **common, sha256=sha256_file(zip_path), status="ungradable", message=str(exc),
-                data=None, duration_s=time.monotonic() - clock, files={}, questions=[],
+                data=None, duration_s=time.monotonic() - clock, files=Files(), questions=[],
             )  # fmt: skip
         context = GradingContext(assignment, seed, options.data)
         data_label = context.data_label
@@ -155,7 +163,7 @@ def grade_zip(zip_path: Path, assignment: Assignment, options: RunOptions) -> di
 def _grade_questions(
     submission: Submission, assignment: Assignment, context: GradingContext, options: RunOptions, workdir: Path,
     package_dir: Path, timekeeper: Timekeeper | None,
-) -> list[dict[str, Any]]:  # fmt: skip
+) -> list[QuestionResult]:  # fmt: skip
     """Every (question, group) sandbox run goes to one pool, so a long group never waits behind another.
 
     Groups that declare several BLAS threads run afterwards, alone: OpenBLAS threads that share
@@ -192,7 +200,7 @@ def _exclusive(members: list[Case], assignment: Assignment, options: RunOptions)
     return threads > 1 and (options.max_blas_threads or threads) > 1
 
 
-def _assemble(question: Question, cases: list[Case], submission: Submission, runs: dict) -> dict[str, Any]:
+def _assemble(question: Question, cases: list[Case], submission: Submission, runs: dict) -> QuestionResult:
     blocked = _unusable_files(question, submission)
     if blocked:
         return ungradable_question(question, cases, blocked)
@@ -210,7 +218,7 @@ def _assemble(question: Question, cases: list[Case], submission: Submission, run
 
 def _grade_notebook(
     submission: Submission, assignment: Assignment, options: RunOptions, workdir: Path, package_dir: Path
-) -> tuple[dict[str, Any] | None, dict[str, str]]:
+) -> tuple[NotebookSection | None, dict[str, str]]:
     """Runs the notebook after the questions, so that it never competes with timed cases for the cores."""
     settings = notebook_settings(assignment)
     if settings is None or not options.run_notebook:
@@ -480,7 +488,7 @@ def case_verdict(case: Case, record: CaseRecord | None, prepared: tuple[dict, di
         return CaseResult(case, False, "error", message="not run: the sandbox hung or died on earlier cases of its group")
     budget = budget or CaseBudget(fixed_time(limits))
     limit = budget.limit
-    timing = CaseTiming(record.cpu_s, record.wall_s, limit.cpu_s if math.isfinite(limit.cpu_s) else None,
+    timing = CaseTime(record.cpu_s, record.wall_s, limit.cpu_s if math.isfinite(limit.cpu_s) else None,
                         limit.wall_s, limit.busy_wall_s, budget.reference_cpu_s)  # fmt: skip
     if record.status in UNFINISHED_MESSAGES:
         status, message = _unfinished(case, record, limits, budget)
@@ -525,7 +533,7 @@ def judge_for(name: str, checks) -> Callable[..., Verdict]:
     return BUILTIN_JUDGES.get(name) or getattr(checks, name)
 
 
-def _from_verdict(case: Case, verdict: Verdict, timing: CaseTiming) -> CaseResult:
+def _from_verdict(case: Case, verdict: Verdict, timing: CaseTime) -> CaseResult:
     return CaseResult(
         case, verdict.passed, "passed" if verdict.passed else "failed", verdict.metric, verdict.value,
         verdict.threshold, verdict.message, finite_extras(verdict.extras or {}), timing,
@@ -564,30 +572,25 @@ def _lay_out(assignment: Assignment, files: dict[str, Path], target: Path) -> Pa
     return package
 
 
-def _sandbox_summary(assignment: Assignment, allow_weaker: bool) -> dict[str, Any]:
+def _sandbox_summary(assignment: Assignment, allow_weaker: bool) -> SandboxSummary:
     """What isolation the run had and the default limits (cases may raise their own, e.g. training)."""
     isolation = isolation_for(sandbox_uid(0), allow_weaker)
-    return {
-        "kind": isolation.kind,
-        "warning": isolation.warning,
-        "unprivileged_uid": isolation.uid is not None or os.geteuid() != 0,
-        "memory_cgroup": cgroup_version(),
-        "limits": asdict(assignment.limits),
-    }
+    return SandboxSummary(isolation.kind, isolation.warning, isolation.uid is not None or os.geteuid() != 0,
+                          cgroup_version(), asdict(assignment.limits))  # fmt: skip
 
 
 def _fault_result(zip_path: Path, assignment: Assignment, common: dict[str, Any], exc: Exception,
-                  seconds: float) -> dict[str, Any]:  # fmt: skip
+                  seconds: float) -> Result:  # fmt: skip
     """The `error` result: what failed, in one line, and the traceback for whoever fixes the grader."""
     expected = isinstance(exc, GraderFault | SandboxUnavailable)
     message = str(exc) if expected else f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
-    known = {"sandbox": {"kind": None}, **common}  # the sandbox summary itself may be what failed
+    known = {"sandbox": SandboxSummary(None), **common}  # the sandbox summary itself may be what failed
     result = result_document(
         assignment, **known, sha256=_sha256_or_empty(zip_path), status=FAULT,
         message=f"the grader failed (not the student's fault; grade it again once fixed): {message}",
-        data=None, duration_s=seconds, files={}, questions=[],
+        data=None, duration_s=seconds, files=Files(), questions=[],
     )  # fmt: skip
-    result["fault"] = {"type": type(exc).__name__, "traceback": "" if expected else traceback.format_exc(limit=8)}
+    result.fault = Fault(type(exc).__name__, "" if expected else traceback.format_exc(limit=8))
     return result
 
 
@@ -598,10 +601,5 @@ def _sha256_or_empty(zip_path: Path) -> str:
         return ""
 
 
-def _files_summary(submission: Submission) -> dict[str, Any]:
-    return {
-        "found": dict(submission.origins),
-        "missing": list(submission.missing),
-        "broken": dict(submission.broken),
-        "ignored": list(submission.ignored),
-    }
+def _files_summary(submission: Submission) -> Files:
+    return Files(dict(submission.origins), list(submission.missing), dict(submission.broken), list(submission.ignored))

@@ -9,7 +9,7 @@ gradebook scores.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -58,8 +58,8 @@ def _gradescope(request: ExportRequest) -> ExportReport:
         if score.result is None or not has_grade(score):
             report.no_grade.append(f"{score.student} ({score.status})")
             continue
-        name = submission_stem(score.result.get("student"), score.result.get("sha256")) + ".json"
-        write_gradescope(request.output / name, {**score.result, "score": score.score}, request.visibility)
+        name = submission_stem(score.result.student, score.result.sha256) + ".json"
+        write_gradescope(request.output / name, replace(score.result, score=score.score), request.visibility)
         report.rows += 1
     return report
 

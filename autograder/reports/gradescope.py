@@ -14,57 +14,52 @@ import json
 from pathlib import Path
 
 from autograder.assignment import Visibility
+from autograder.grading.result import CaseOutcome, QuestionResult, Result
 from autograder.reports.tabular import fmt_points
 
 
-def _case_output(case: dict) -> str:
+def _case_output(case: CaseOutcome) -> str:
     parts = []
-    if case.get("value") is not None and case.get("metric"):
-        parts.append(f"{case['metric']} = {case['value']:.3g}"
-                     + (f" (threshold {case['threshold']:.3g})" if case.get("threshold") is not None else ""))
-    if case.get("hidden"):
-        parts.append("hidden case: parameters " + json.dumps(case.get("params") or {}, sort_keys=True))
-    if case.get("message"):
-        parts.append(case["message"])
+    if case.value is not None and case.metric:
+        parts.append(f"{case.metric} = {case.value:.3g}"
+                     + (f" (threshold {case.threshold:.3g})" if case.threshold is not None else ""))
+    if case.hidden:
+        parts.append("hidden case: parameters " + json.dumps(case.params or {}, sort_keys=True))
+    if case.message:
+        parts.append(case.message)
     return "\n".join(parts)
 
 
-def _tests(question: dict, visibility: Visibility) -> list[dict]:
-    cases = question.get("cases") or []
-    name = f"{question['id']} {question.get('title', '')}"
+def _tests(question: QuestionResult, visibility: Visibility) -> list[dict]:
+    name = f"{question.id} {question.title}"
     stdout = ([{"score": 0.0, "max_score": 0.0, "status": "passed", "name": f"{name}: output",
-                "number": f"{question['id']}.out", "output": question["stdout"], "visibility": visibility.stdout}]
-              if question.get("stdout") else [])  # fmt: skip
-    if not cases:
-        return [{"score": question["score"], "max_score": question["max_score"],
-                 "status": "passed" if question.get("status") == "passed" else "failed",
-                 "name": name, "number": question["id"],
-                 "output": question.get("message") or question.get("status", ""),
-                 "visibility": "visible"}] + stdout
-    return [{"score": case.get("points") or 0.0, "max_score": case.get("max_points") or 0.0,
-             "status": "passed" if case.get("passed") else "failed",
-             "name": f"{name}: {case.get('name', '')}",
-             "number": f"{question['id']}.{i}", "output": _case_output(case),
-             "visibility": visibility.hidden_inputs if case.get("hidden") else "visible"}
-            for i, case in enumerate(cases, start=1)] + stdout
+                "number": f"{question.id}.out", "output": question.stdout, "visibility": visibility.stdout}]
+              if question.stdout else [])  # fmt: skip
+    if not question.cases:
+        return [{"score": question.score, "max_score": question.max_score,
+                 "status": "passed" if question.status == "passed" else "failed",
+                 "name": name, "number": question.id, "output": question.message or question.status,
+                 "visibility": "visible"}] + stdout  # fmt: skip
+    return [{"score": case.points or 0.0, "max_score": case.max_points or 0.0,
+             "status": "passed" if case.passed else "failed", "name": f"{name}: {case.name}",
+             "number": f"{question.id}.{i}", "output": _case_output(case),
+             "visibility": visibility.hidden_inputs if case.hidden else "visible"}
+            for i, case in enumerate(question.cases, start=1)] + stdout  # fmt: skip
 
 
-def gradescope_results(result: dict, visibility: Visibility) -> dict:
-    """The results.json object for one result document, following the assignment's visibility."""
-    lines = [result.get("message") or "",
-             f"Score {fmt_points(result.get('score'))}/{fmt_points(result.get('max_score'))}"
-             f" ({result.get('status')})"]
-    warning = (result.get("sandbox") or {}).get("warning")
-    if warning:
-        lines.append(f"Sandbox: {warning}")
-    return {"score": result.get("score") or 0.0,
-            "execution_time": round(result.get("duration_s") or 0.0, 3),
+def gradescope_results(result: Result, visibility: Visibility) -> dict:
+    """The results.json object for one result, following the assignment's visibility."""
+    lines = [result.message or "", f"Score {fmt_points(result.score)}/{fmt_points(result.max_score)} ({result.status})"]
+    if result.sandbox.warning:
+        lines.append(f"Sandbox: {result.sandbox.warning}")
+    return {"score": result.score or 0.0,
+            "execution_time": round(result.duration_s or 0.0, 3),
             "output": "\n".join(line for line in lines if line),
             "visibility": "visible", "stdout_visibility": "hidden",
-            "tests": [t for q in result.get("questions") or [] for t in _tests(q, visibility)]}
+            "tests": [t for q in result.questions for t in _tests(q, visibility)]}  # fmt: skip
 
 
-def write_gradescope(path: str | Path, result: dict, visibility: Visibility) -> Path:
+def write_gradescope(path: str | Path, result: Result, visibility: Visibility) -> Path:
     """Write results.json (the caller picks the path, e.g. /autograder/results/results.json)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

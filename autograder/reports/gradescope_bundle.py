@@ -120,8 +120,8 @@ def run_autograder(root: Path) -> int:
         with tempfile.TemporaryDirectory(prefix="gradescope-") as tmp:
             result = grade_zip(submission_zip(root / "submission", Path(tmp)), assignment, options)
         print(render_result(result, colour=False))  # the run log staff see
-        if result["status"] == "error":
-            print(result.get("fault", {}).get("traceback", ""))
+        if result.status == "error":
+            print(result.fault.traceback if result.fault else "")
             return _fault(results)
     except Exception:  # noqa: BLE001 - Gradescope must get a results.json whatever happens
         traceback.print_exc()

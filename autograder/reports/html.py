@@ -12,6 +12,7 @@ them under the first) and, for public cases, as plain numbers.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import statistics
@@ -28,6 +29,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from autograder.assignment import Shown
 from autograder.course.gradebook import MissingGrade
 from autograder.grading.intake import submission_stem
+from autograder.grading.result import CaseOutcome, QuestionResult, Result
 from autograder.reports.tabular import SCORED_STATUSES, fmt_points
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -112,60 +114,53 @@ def _safe_link(target: Any) -> str | None:
     return target if urlsplit(target.strip()).scheme.lower() in LINK_SCHEMES else None
 
 
-def _case_view(case: dict, shown: Shown, curves: Mapping[str, str]) -> dict:
-    hidden = bool(case.get("hidden"))
-    extras = case.get("extras") if isinstance(case.get("extras"), dict) else {}
-    numbers = {} if hidden else {k: v for k, v in extras.items()
-                                 if _number(v) is not None and "expect" not in k.lower()}
-    return {"name": str(case.get("name", "")), "hidden": hidden, "passed": bool(case.get("passed")),
-            "metric": case.get("metric") or "", "value": case.get("value"),
-            "threshold": case.get("threshold"), "points": case.get("points"),
-            "max_points": case.get("max_points"),
-            "params": (json.dumps(case.get("params") or {}, sort_keys=True, default=str)
-                       if shown.hidden_inputs or not hidden else WITHHELD),
-            "message": str(case.get("message") or ""), "numbers": numbers,
+def _case_view(case: CaseOutcome, shown: Shown, curves: Mapping[str, str]) -> dict:
+    extras = case.extras if isinstance(case.extras, dict) else {}
+    numbers = {} if case.hidden else {k: v for k, v in extras.items()
+                                      if _number(v) is not None and "expect" not in k.lower()}
+    return {"name": str(case.name), "hidden": bool(case.hidden), "passed": bool(case.passed),
+            "metric": case.metric or "", "value": case.value, "threshold": case.threshold,
+            "points": case.points, "max_points": case.max_points,
+            "params": (json.dumps(case.params or {}, sort_keys=True, default=str)
+                       if shown.hidden_inputs or not case.hidden else WITHHELD),
+            "message": str(case.message or ""), "numbers": numbers,
             "curves": [c for k, label in curves.items() if (c := curve(label, extras.get(k)))],
-            "diagnosis": extras["diagnosis"] if isinstance(extras.get("diagnosis"), str) else ""}
+            "diagnosis": extras["diagnosis"] if isinstance(extras.get("diagnosis"), str) else ""}  # fmt: skip
 
 
-def _question_view(q: dict, shown: Shown, curves: Mapping[str, str]) -> dict:
-    return {"id": str(q.get("id", "")), "title": str(q.get("title", "")),
-            "status": str(q.get("status", "")), "score": q.get("score"),
-            "max_score": q.get("max_score"), "message": str(q.get("message") or ""),
-            "duration_s": q.get("duration_s"), "stdout": str(q.get("stdout") or "") if shown.stdout else "",
-            "override": q.get("override"),
-            "cases": [_case_view(c, shown, curves) for c in q.get("cases") or []]}
+def _question_view(q: QuestionResult, shown: Shown, curves: Mapping[str, str]) -> dict:
+    return {"id": str(q.id), "title": str(q.title), "status": str(q.status), "score": q.score,
+            "max_score": q.max_score, "message": str(q.message or ""), "duration_s": q.duration_s,
+            "stdout": str(q.stdout or "") if shown.stdout else "",
+            "override": dataclasses.asdict(q.override) if q.override else None,
+            "cases": [_case_view(c, shown, curves) for c in q.cases]}  # fmt: skip
 
 
-def _feedback_view(result: dict, shown: Shown, curves: Mapping[str, str]) -> dict:
-    counted = result.get("counted") or {}
-    files = result.get("files") or {}
-    sandbox = result.get("sandbox") or {}
-    artifacts = result.get("artifacts") or {}
+def _feedback_view(result: Result, shown: Shown, curves: Mapping[str, str]) -> dict:
+    counted = result.counted
     return {
-        "r": {k: result.get(k) for k in ("assignment", "assignment_version", "submission",
-                                         "student", "status", "message", "data",
-                                         "started_at", "duration_s")},
-        "seed": result.get("seed") if shown.hidden_inputs else WITHHELD,
+        "r": {"assignment": result.assignment, "assignment_version": result.assignment_version,
+              "submission": result.submission, "student": result.student, "status": result.status,
+              "message": result.message, "data": result.data, "started_at": result.started_at,
+              "duration_s": result.duration_s},
+        "seed": result.seed if shown.hidden_inputs else WITHHELD,
         "visibility_note": shown.note,
-        "sha256": str(result.get("sha256") or "")[:12],
-        "score": counted.get("score", result.get("score")) if _has_grade(result) else None,
-        "max_score": counted.get("max_score", result.get("max_score")),
-        "counted": counted,
-        "sandbox_kind": sandbox.get("kind") or "—", "sandbox_warning": sandbox.get("warning"),
-        "found": sorted((files.get("found") or {}).items()),
-        "missing": list(files.get("missing") or []), "ignored": list(files.get("ignored") or []),
-        "questions": [_question_view(q, shown, curves) for q in result.get("questions") or []],
-        "manual": [{"id": str(m.get("id", "")), "title": str(m.get("title", "")),
-                    "score": m.get("score"), "max_score": m.get("max_score"),
-                    "comment": m.get("comment") or "", "grader": m.get("grader") or ""}
-                   for m in result.get("manual") or []],
-        "notebook": _safe_link(artifacts.get("notebook_html")),
-        "notebook_text": str(artifacts.get("notebook_html") or ""),
-    }
+        "sha256": str(result.sha256 or "")[:12],
+        "score": (counted.score if counted else result.score) if _has_grade(result) else None,
+        "max_score": counted.max_score if counted else result.max_score,
+        "counted": dataclasses.asdict(counted) if counted else {},
+        "sandbox_kind": result.sandbox.kind or "—", "sandbox_warning": result.sandbox.warning,
+        "found": sorted(result.files.found.items()),
+        "missing": list(result.files.missing), "ignored": list(result.files.ignored),
+        "questions": [_question_view(q, shown, curves) for q in result.questions],
+        "manual": [{"id": str(m.id), "title": str(m.title), "score": m.score, "max_score": m.max_score,
+                    "comment": m.comment or "", "grader": m.grader or ""} for m in result.manual],
+        "notebook": _safe_link(result.artifacts.get("notebook_html")),
+        "notebook_text": str(result.artifacts.get("notebook_html") or ""),
+    }  # fmt: skip
 
 
-def render_feedback(result: dict, shown: Shown, curves: Mapping[str, str] = MappingProxyType({})) -> str:
+def render_feedback(result: Result, shown: Shown, curves: Mapping[str, str] = MappingProxyType({})) -> str:
     """One student's feedback page for one result document (counted or not), showing what `shown` allows.
 
     `curves`: the assignment's `[report.curves]`, the case extras plotted and their labels.
@@ -173,17 +168,16 @@ def render_feedback(result: dict, shown: Shown, curves: Mapping[str, str] = Mapp
     return _ENV.get_template("feedback.html").render(**_feedback_view(result, shown, curves))
 
 
-def _has_grade(result: dict) -> bool:
+def _has_grade(result: Result) -> bool:
     """A grader fault (any status the gradebook does not score) is no grade, never a 0."""
-    return result.get("status") in SCORED_STATUSES
+    return result.status in SCORED_STATUSES
 
 
-def _percent(result: dict) -> float | None:
+def _percent(result: Result) -> float | None:
     if not _has_grade(result):
         return None
-    counted = result.get("counted") or {}
-    score = _number(counted.get("score", result.get("score"))) or 0.0
-    maximum = _number(counted.get("max_score", result.get("max_score"))) or 0.0
+    score = _number(result.counted.score if result.counted else result.score) or 0.0
+    maximum = _number(result.counted.max_score if result.counted else result.max_score) or 0.0
     return 100.0 * score / maximum if maximum > 0 else 0.0
 
 
@@ -200,16 +194,15 @@ def _histogram(percents: Sequence[float], width: int = 520, height: int = 180, p
     return bars
 
 
-def _question_rates(results: Sequence[dict]) -> list[dict]:
+def _question_rates(results: Sequence[Result]) -> list[dict]:
     rows: dict[str, dict] = {}
     for result in results:
-        for q in result.get("questions") or []:
-            row = rows.setdefault(str(q.get("id")), {"id": str(q.get("id")), "title": str(q.get("title", "")),
-                                                     "n": 0, "passed": 0, "points": 0.0,
-                                                     "max_score": q.get("max_score")})
+        for q in result.questions:
+            row = rows.setdefault(q.id, {"id": q.id, "title": q.title, "n": 0, "passed": 0, "points": 0.0,
+                                         "max_score": q.max_score})  # fmt: skip
             row["n"] += 1
-            row["passed"] += q.get("status") == "passed"
-            row["points"] += _number(q.get("score")) or 0.0
+            row["passed"] += q.status == "passed"
+            row["points"] += _number(q.score) or 0.0
     for row in rows.values():
         row["rate"] = 100.0 * row["passed"] / row["n"]
         row["mean"] = row["points"] / row["n"]
@@ -221,50 +214,50 @@ def _first_line(text: Any, limit: int = 160) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-def _failures(results: Sequence[dict]) -> list[tuple[str, str, int]]:
+def _failures(results: Sequence[Result]) -> list[tuple[str, str, int]]:
     """Most common (question, message) among failing questions and ungradable submissions."""
     counter: Counter[tuple[str, str]] = Counter()
     for result in results:
-        if result.get("status") == "ungradable":
-            counter["(ungradable)", _first_line(result.get("message"))] += 1
-        for q in result.get("questions") or []:
-            if q.get("status") != "passed" and _first_line(q.get("message")):
-                counter[str(q.get("id")), _first_line(q.get("message"))] += 1
+        if result.status == "ungradable":
+            counter["(ungradable)", _first_line(result.message)] += 1
+        for q in result.questions:
+            if q.status != "passed" and _first_line(q.message):
+                counter[q.id, _first_line(q.message)] += 1
     return [(q, msg, n) for (q, msg), n in counter.most_common(TOP_N)]
 
 
-def _summary_view(results: Sequence[dict]) -> dict:
+def _summary_view(results: Sequence[Result]) -> dict:
     percents = [p for p in map(_percent, results) if p is not None]
-    slowest = sorted(results, key=lambda r: _number(r.get("duration_s")) or 0.0, reverse=True)[:TOP_N]
+    slowest = sorted(results, key=lambda r: _number(r.duration_s) or 0.0, reverse=True)[:TOP_N]
     return {
         "n": len(results),
-        "graded": sum(r.get("status") == "graded" for r in results),
-        "ungradable": sum(r.get("status") == "ungradable" for r in results),
+        "graded": sum(r.status == "graded" for r in results),
+        "ungradable": sum(r.status == "ungradable" for r in results),
         "no_grade": sum(not _has_grade(r) for r in results),
         "mean": statistics.fmean(percents) if percents else None,
         "median": statistics.median(percents) if percents else None,
-        "assignments": sorted({f"{r.get('assignment')} {r.get('assignment_version')}" for r in results}),
+        "assignments": sorted({f"{r.assignment} {r.assignment_version}" for r in results}),
         "bars": _histogram(percents),
         "questions": _question_rates(results),
         "failures": _failures(results),
-        "slowest": [{"student": str(r.get("student") or "—"), "submission": str(r.get("submission") or ""),
-                     "duration_s": r.get("duration_s"), "status": str(r.get("status") or ""),
-                     "percent": _percent(r)} for r in slowest],
-    }
+        "slowest": [{"student": str(r.student or "—"), "submission": str(r.submission or ""),
+                     "duration_s": r.duration_s, "status": str(r.status or ""), "percent": _percent(r)}
+                    for r in slowest],
+    }  # fmt: skip
 
 
-def render_class_summary(results: Sequence[dict], missing: Sequence[MissingGrade] = ()) -> str:
+def render_class_summary(results: Sequence[Result], missing: Sequence[MissingGrade] = ()) -> str:
     """The class page: who is missing a grade (grader faults), score histogram, per-question pass
     rates, common failures, slowest runs."""
     return _ENV.get_template("class_summary.html").render(**_summary_view(results), missing=missing)
 
 
-def feedback_filename(result: dict) -> str:
+def feedback_filename(result: Result) -> str:
     """The page's file name: the submission's stem (`submission_stem`) and .html."""
-    return submission_stem(result.get("student"), result.get("sha256")) + ".html"
+    return submission_stem(result.student, result.sha256) + ".html"
 
 
-def write_feedback_pages(results: Sequence[dict], folder: str | Path, shown: Shown,
+def write_feedback_pages(results: Sequence[Result], folder: str | Path, shown: Shown,
                          curves: Mapping[str, str] = MappingProxyType({})) -> list[Path]:  # fmt: skip
     """One feedback page per result document in `folder`; returns the paths written."""
     folder = Path(folder)
@@ -277,7 +270,7 @@ def write_feedback_pages(results: Sequence[dict], folder: str | Path, shown: Sho
     return paths
 
 
-def write_class_summary(results: Sequence[dict], path: str | Path, missing: Sequence[MissingGrade] = ()) -> Path:
+def write_class_summary(results: Sequence[Result], path: str | Path, missing: Sequence[MissingGrade] = ()) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render_class_summary(results, missing), encoding="utf-8")

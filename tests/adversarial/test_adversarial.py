@@ -412,7 +412,7 @@ def run_attack(case: AttackCase, hw5: Assignment, tmp_path: Path, uids: set[int]
                                    skip_groups=tuple(case.spec.get("skip_groups", ("train", "overfit"))),
                                    workdir=tmp_path / "work" / str(run), allow_weaker_isolation=allow_weaker)  # fmt: skip
             started = time.monotonic()
-            result = grade_zip(zip_path, assignment, options)
+            result = grade_zip(zip_path, assignment, options).to_json()
             elapsed = time.monotonic() - started
             assert elapsed < case.max_seconds, f"grading took {elapsed:.1f} s (bound {case.max_seconds:.0f} s)"
             results.append(result)
