@@ -49,6 +49,7 @@ from zipfactory import Entry, bomb_entry, build_zip, zip_of
 import autograder.grading.run as grade_module
 from autograder.assignment import Assignment, load_assignment
 from autograder.authoring.generate import generate_template
+from autograder.grading.result import SCHEMA_VERSION
 from autograder.grading.run import MAX_RUNS_PER_GROUP, RunOptions, grade_zip
 from autograder.sandbox import command as command_module
 from autograder.sandbox.command import UNPRIVILEGED_UID_BASE, bwrap_path, probe_bwrap
@@ -432,7 +433,7 @@ def check_document(result: dict, hw5: Assignment) -> None:
     text = json.dumps(result, allow_nan=False)  # strict JSON: no NaN/inf anywhere
     assert len(text) < 2 * MiB, "the result document is bloated"
     assert DOCUMENT_KEYS <= result.keys()
-    assert result["schema"] == 1 and result["assignment"] == hw5.id
+    assert result["schema"] == SCHEMA_VERSION and result["assignment"] == hw5.id
     assert result["status"] in ("graded", "ungradable")
     assert result["score"] == pytest.approx(sum(q["score"] for q in result["questions"]))
     assert 0 <= result["score"] <= result["max_score"]
