@@ -85,7 +85,7 @@ def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(tmp_path, client
 def flaky(name: str, data: bytes, student: str, settings: WorkerSettings) -> dict:
     """Raises for one student, logging each try in `artifacts_dir` (unused: no notebook runs)."""
     if student == "raises":
-        with open(settings.artifacts_dir / "tries.log", "a") as log:
+        with open(settings.options.artifacts_dir / "tries.log", "a") as log:
             log.write("try\n")
         raise RuntimeError("a bug in the grader")
     return grade_submission(name, data, student, settings)

@@ -268,7 +268,7 @@ def test_gradescope_run_without_a_working_sandbox_gives_no_score(tmp_path, monke
     from autograder.reports.gradescope_bundle import CONFIG, FAULT_OUTPUT, run_autograder
 
     (tmp_path / "source").mkdir()
-    (tmp_path / "source" / CONFIG).write_text(json.dumps({"assignment": "hw5_cnn", "only": ["Q1"]}))
+    (tmp_path / "source" / CONFIG).write_text(json.dumps({"assignment": "hw5_cnn", "options": {"only": ["Q1"]}}))
     (tmp_path / "submission").mkdir()
     monkeypatch.setenv("AUTOGRADER_NO_BWRAP", "1")
     probe_bwrap.cache_clear()

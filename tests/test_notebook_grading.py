@@ -7,6 +7,7 @@ written per test, so that each sandboxed run takes seconds, not the minutes HW5 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
@@ -163,7 +164,7 @@ def run_notebook(tmp_path: Path, nb, **timeouts):
     section, artifacts = grade_notebook(settings, submission, assignment, package, tmp_path / "work",
                                         tmp_path / "artifacts", "s1")
     executed = nbformat.read(artifacts["notebook"], as_version=4) if artifacts else None
-    return section, artifacts, executed
+    return dataclasses.asdict(section), artifacts, executed
 
 
 def texts(cell) -> str:
