@@ -82,20 +82,21 @@ def residual_block_forward(x, params, bn_params, stride=1):
     out, cache = None, None
     ###########################################################################
     # TODO: Implement the residual block's forward pass with                  #
-    # conv_bn_relu_forward, conv_forward_fast, spatial_batchnorm_forward and  #
-    # relu_forward.                                                           #
+    # conv_forward_fast, spatial_batchnorm_forward and relu_forward (not      #
+    # conv_bn_relu_forward: Q4 is graded apart from Q3).                      #
     ###########################################################################
     # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
 
-    h, first = conv_bn_relu_forward(x, params["W1"], params["b1"], params["gamma1"], params["beta1"],
-                                    {"stride": stride, "pad": 1}, bn_params[0])
-    a, conv_cache = conv_forward_fast(h, params["W2"], params["b2"], {"stride": 1, "pad": 1})
-    z, bn_cache = spatial_batchnorm_forward(a, params["gamma2"], params["beta2"], bn_params[1])
+    a1, conv1 = conv_forward_fast(x, params["W1"], params["b1"], {"stride": stride, "pad": 1})
+    z1, bn1 = spatial_batchnorm_forward(a1, params["gamma1"], params["beta1"], bn_params[0])
+    h, relu1 = relu_forward(z1)
+    a2, conv2 = conv_forward_fast(h, params["W2"], params["b2"], {"stride": 1, "pad": 1})
+    z2, bn2 = spatial_batchnorm_forward(a2, params["gamma2"], params["beta2"], bn_params[1])
     shortcut, projection = x, None
     if "Wp" in params:
         shortcut, projection = conv_forward_fast(x, params["Wp"], params["bp"], {"stride": stride, "pad": 0})
-    out, relu_cache = relu_forward(z + shortcut)
-    cache = (first, conv_cache, bn_cache, projection, relu_cache)
+    out, relu2 = relu_forward(z2 + shortcut)
+    cache = (conv1, bn1, relu1, conv2, bn2, projection, relu2)
 
     # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
     ###########################################################################
@@ -118,11 +119,12 @@ def residual_block_backward(dout, cache):
     ###########################################################################
     # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
 
-    first, conv_cache, bn_cache, projection, relu_cache = cache
-    dsum = relu_backward(dout, relu_cache)
-    da, grads["gamma2"], grads["beta2"] = spatial_batchnorm_backward(dsum, bn_cache)
-    dh, grads["W2"], grads["b2"] = conv_backward_fast(da, conv_cache)
-    dx, grads["W1"], grads["b1"], grads["gamma1"], grads["beta1"] = conv_bn_relu_backward(dh, first)
+    conv1, bn1, relu1, conv2, bn2, projection, relu2 = cache
+    dsum = relu_backward(dout, relu2)
+    da2, grads["gamma2"], grads["beta2"] = spatial_batchnorm_backward(dsum, bn2)
+    dh, grads["W2"], grads["b2"] = conv_backward_fast(da2, conv2)
+    da1, grads["gamma1"], grads["beta1"] = spatial_batchnorm_backward(relu_backward(dh, relu1), bn1)
+    dx, grads["W1"], grads["b1"] = conv_backward_fast(da1, conv1)
     if projection is None:
         dx = dx + dsum
     else:

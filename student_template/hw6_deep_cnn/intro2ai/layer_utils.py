@@ -72,8 +72,8 @@ def residual_block_forward(x, params, bn_params, stride=1):
     out, cache = None, None
     ###########################################################################
     # TODO: Implement the residual block's forward pass with                  #
-    # conv_bn_relu_forward, conv_forward_fast, spatial_batchnorm_forward and  #
-    # relu_forward.                                                           #
+    # conv_forward_fast, spatial_batchnorm_forward and relu_forward (not      #
+    # conv_bn_relu_forward: Q4 is graded apart from Q3).                      #
     ###########################################################################
     # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
     raise NotImplementedError("residual_block_forward: not implemented yet — write your code between the START/END OF YOUR CODE lines in intro2ai/layer_utils.py")
