@@ -5,12 +5,15 @@ a stand-in for batch normalization too, and spatial BN is compared with the stud
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from grading_helpers import make_zip, mutate, replace_function, source
 
 from autograder.assignment import load_assignment
 from autograder.authoring import template_drift
 from autograder.grade import GradeOptions, grade_zip
+from autograder.sandbox.command import bwrap_path
 
 LAYERS = "intro2ai/layers.py"
 UTILS = "intro2ai/layer_utils.py"
@@ -118,3 +121,17 @@ def test_each_named_mistake_loses_points_only_on_its_question(tmp_path, hw6, mis
     failed = lost(result)
     assert set(failed) == {question}, failed
     assert any(word in message for message in failed[question]), failed
+
+
+@pytest.mark.skipif(bwrap_path() is None, reason="bubblewrap cannot create namespaces here")
+def test_the_reference_notebook_runs_in_the_sandbox(tmp_path, hw6):
+    """HW6.ipynb top to bottom in the notebook sandbox, on 200 training images (the declared cap is
+    2,000; fewer keep the three training runs of its experiment cell short here)."""
+    quick = dataclasses.replace(hw6, notebook={**hw6.notebook, "max_train": 200})
+    submitted = {**files(hw6), "HW6.ipynb": source(hw6.reference_dir, "HW6.ipynb")}
+    options = GradeOptions(seed=5, only=("Q2",), parallel=2, max_blas_threads=1)
+    result = grade_zip(make_zip(tmp_path / "submit.zip", submitted), quick, options)
+    section = result["notebook"]
+    assert section["status"] == "passed" and section["ran_cleanly"], section
+    assert section["cells_executed"] == section["code_cells"]
+    assert next(m for m in result["manual"] if m["id"] == "notebook_runs")["score"] == 5.0
