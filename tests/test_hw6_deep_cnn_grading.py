@@ -6,12 +6,16 @@ a stand-in for batch normalization too, and spatial BN is compared with the stud
 from __future__ import annotations
 
 import dataclasses
+import shutil
 
 import pytest
+from click.testing import CliRunner
 from grading_helpers import make_zip, mutate, replace_function, source
 
 from autograder.assignment import load_assignment
 from autograder.authoring import template_drift
+from autograder.authoring.generate import render_template
+from autograder.cli import main
 from autograder.grade import GradeOptions, grade_zip
 from autograder.sandbox.command import bwrap_path
 
@@ -135,3 +139,18 @@ def test_the_reference_notebook_runs_in_the_sandbox(tmp_path, hw6):
     assert section["status"] == "passed" and section["ran_cleanly"], section
     assert section["cells_executed"] == section["code_cells"]
     assert next(m for m in result["manual"] if m["id"] == "notebook_runs")["score"] == 5.0
+
+
+def test_selfcheck_passes_the_reference_working_copy(hw6, tmp_path):
+    """`grade check` on the starter code with the reference's three files: every public case the
+    student's machine can judge passes; the experiment is left for after submission."""
+    working = tmp_path / "hw6"
+    for rel, data in render_template(hw6).files.items():
+        (working / rel).parent.mkdir(parents=True, exist_ok=True)
+        (working / rel).write_bytes(data)
+    for rel in (LAYERS, UTILS, CONVNET):
+        shutil.copy(hw6.reference_dir / rel, working / rel)
+    result = CliRunner().invoke(main, ["check", str(working)])
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output and "FAIL" not in result.output, result.output
+    assert "Total: 16 of 16 public cases passed here; 1 more checked after submission" in result.output, result.output
