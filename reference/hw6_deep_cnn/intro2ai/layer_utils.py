@@ -7,7 +7,7 @@ in Q1-Q2 costs no points here.
 
 from .fast_layers import *  # noqa: F403  conv_forward_fast, max_pool_forward_fast, ... (given)
 from .hw5_layer_utils import *  # noqa: F403  affine_relu, conv_relu, conv_relu_pool (given)
-from .layers import *  # noqa: F403  HW5's layers and HW6's batch normalization
+from .layers import *  # noqa: F403  (the layers of HW5 and HW6's batch normalization)
 
 
 def conv_bn_relu_forward(x, w, b, gamma, beta, conv_param, bn_param):
