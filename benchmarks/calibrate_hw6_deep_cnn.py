@@ -63,6 +63,7 @@ def main() -> None:
                 row = measure(checks, driver, case, seed, threads)
                 rows.append(row)
                 log.write(json.dumps(row) + "\n")
+                log.flush()  # a long calibration keeps every finished row
                 cells = " | ".join(f"{row[f'{c}_val']:.3f} | {row[f'{c}_loss']:.3f}" for c in configs)
                 print(f"| {seed} | {threads} | {cells} | {row['cpu_s']} |", flush=True)
     for config in configs:
