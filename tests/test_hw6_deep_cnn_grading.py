@@ -153,4 +153,4 @@ def test_selfcheck_passes_the_reference_working_copy(hw6, tmp_path):
     result = CliRunner().invoke(main, ["check", str(working)])
     assert result.exit_code == 0, result.output
     assert "Traceback" not in result.output and "FAIL" not in result.output, result.output
-    assert "Total: 16 of 16 public cases passed here; 1 more checked after submission" in result.output, result.output
+    assert "Total: 17 of 17 public cases passed here; 1 more checked after submission" in result.output, result.output
