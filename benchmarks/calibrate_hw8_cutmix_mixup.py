@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from autograder.assignment import load_assignment
+from autograder.assignment import load_assignment, own_reference
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = ROOT / "benchmarks" / "calibration-hw8_cutmix_mixup-runs.jsonl"
@@ -32,12 +31,8 @@ def measure(checks, driver, case, seed: int, threads: int) -> dict:
     params = {**case.params, "seed": seed}
     data = checks._data("embedded", params["num_train"])
     start = time.perf_counter()
-    with threadpool_limits(threads), checks._own_reference():
-        sys.path.insert(0, str(checks.REFERENCE))  # the driver imports `intro2ai`: HW8's reference here
-        try:
-            outputs = driver.experiment({"X_train": data["X_train"], "y_train": data["y_train"]}, params)
-        finally:
-            sys.path.remove(str(checks.REFERENCE))
+    with threadpool_limits(threads), own_reference(checks.REFERENCE, checks.PACKAGE):  # the driver's `intro2ai`
+        outputs = driver.experiment({"X_train": data["X_train"], "y_train": data["y_train"]}, params)
     seconds = time.perf_counter() - start
     row = {"seed": seed, "threads": threads, "seconds": round(seconds, 2)}
     tail = max(1, int(len(outputs["none_loss_history"]) * params["tail"]))
