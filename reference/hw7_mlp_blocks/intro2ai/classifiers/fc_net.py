@@ -3,7 +3,15 @@ Dense 10 softmax) with any number of hidden layers, inverted dropout and L1/L2 r
 
 import numpy as np
 
-from ..layers import affine_backward, affine_forward, dropout_backward, dropout_forward, relu_backward, relu_forward, softmax_loss
+from ..layers import (
+    affine_backward,
+    affine_forward,
+    dropout_backward,
+    dropout_forward,
+    relu_backward,
+    relu_forward,
+    softmax_loss,
+)
 
 
 class FullyConnectedNet:
