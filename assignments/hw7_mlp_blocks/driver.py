@@ -265,7 +265,13 @@ def block(inputs, params):
     block_params = {k[2:]: v for k, v in inputs.items() if k.startswith("p_")}
     extra = (params["block_param"],) if "block_param" in params else ()
     forward, backward = getattr(blocks, params["block"] + "_forward"), getattr(blocks, params["block"] + "_backward")
-    out, cache = forward(inputs["x"], block_params, *extra)
+    try:
+        out, cache = forward(inputs["x"], block_params, *extra)
+    except ValueError as error:
+        if "broadcast" not in str(error) or not extra or extra[0].get("stride") == 1:
+            raise
+        raise ValueError(f"{error} (stride {extra[0]['stride']}: the output is smaller than x; no skip connection "
+                         f"when the stride is not 1)") from None  # fmt: skip
     outputs = {"out": np.asarray(out)}
     if "dout" in inputs:
         outputs.update(_grads(backward(inputs["dout"], cache), sorted(block_params)))
