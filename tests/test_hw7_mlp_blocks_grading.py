@@ -48,12 +48,16 @@ def failed_questions(result) -> dict[str, list[str]]:
             for q in result["questions"] if q["score"] < q["max_score"]}  # fmt: skip
 
 
-def test_reference_scores_full_marks_with_training(tmp_path, hw7):
-    result = grade(tmp_path, hw7, files(hw7), skip=())
+def test_reference_scores_full_marks_with_training_and_its_notebook_runs_in_the_sandbox(tmp_path, hw7):
+    submitted = files(hw7)
+    submitted["HW7.ipynb"] = source(hw7.reference_dir, "HW7.ipynb")
+    result = grade(tmp_path, hw7, submitted, skip=())
     assert result["status"] == "graded"
     assert result["score"] == result["max_score"] == 100, failed_questions(result)
     training = next(q for q in result["questions"] if q["id"] == "Q6")["cases"]
     assert {c["metric"] for c in training} == {"overfit_accuracy", "held_out_accuracy"}
+    assert result["notebook"]["ran_cleanly"], result["notebook"]
+    assert result["notebook"]["cells_executed"] == result["notebook"]["code_cells"] == 14
 
 
 def test_template_scores_zero_and_says_not_implemented(tmp_path, hw7):

@@ -70,8 +70,8 @@ def rel_error(x, y):
 
 Fashion-MNIST 모양의 데이터(28x28 흑백, 10개 클래스)를 씁니다. 조교가 실제 Fashion-MNIST 파일을 가지고 있으면
 `INTRO2AI_DATA=fashion-mnist`와 `INTRO2AI_FASHION_DIR`로 실제 데이터를 읽고, 없으면 프로젝트가 만든 데이터를 씁니다.
-시드처럼 학습 데이터의 20%를 검증용으로 나눕니다."""),
-    ("code", """data = get_fashion_data(num_training=8000, num_validation=2000, num_test=1000)
+시드처럼 학습 데이터의 일부를 검증용으로 나눕니다 (실제 파일: 60,000장 중 마지막 장들)."""),
+    ("code", """data = get_fashion_data(num_training=8000, num_validation=1000, num_test=1000)
 for k, v in data.items():
     print(k, v.shape, v.dtype)"""),
     ("md", "### 2. 데이터 시각화"),
@@ -200,13 +200,13 @@ print('same scores as the saved model:', np.allclose(scores, model.loss(data['X_
 
 작은 학습 데이터(500장)에서 규제 없이 / L2 / dropout으로 학습하고 곡선을 비교합니다."""),
     ("code", """small = {'X_train': data['X_train'][:500], 'y_train': data['y_train'][:500],
-         'X_val': data['X_val'], 'y_val': data['y_val']}
+         'X_val': data['X_val'][:500], 'y_val': data['y_val'][:500]}
 runs = {}
 for name, kwargs in [('none', {}), ('L2 0.01', {'reg': 0.01}), ('dropout 0.5', {'dropout': 0.5})]:
     np.random.seed(2)
     m = FullyConnectedNet([256], weight_scale=5e-2, **kwargs)
     runs[name] = Solver(m, small, update_rule='adam', optim_config={'learning_rate': 1e-3},
-                        num_epochs=15, batch_size=50, verbose=False)
+                        num_epochs=10, batch_size=50, verbose=False)
     runs[name].train()
 plt.figure(figsize=(12, 4))
 for i, key in enumerate(['train_acc', 'val_acc']):
