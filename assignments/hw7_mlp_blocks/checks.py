@@ -464,21 +464,25 @@ def block(outputs, expected, case, context):
 
 
 def expect_residual_mismatch(inputs, params, context):
-    return {"raised": np.asarray(True)}
+    return {"raised": np.asarray(True), "numpy_error": np.asarray(False)}
 
 
 def residual_mismatch(outputs, expected, case, context):
-    passed = bool(outputs["raised"])
-    return Verdict(passed, "raised ValueError", float(passed), 1.0,
-                   "" if passed else "Add of shapes that differ must raise ValueError (Keras: 'Inputs have incompatible shapes'), not broadcast")  # fmt: skip
+    """The function's own shape check raised ValueError (numpy's broadcasting error does not count:
+    with a 1-channel output numpy broadcasts without an error)."""
+    passed = bool(outputs["raised"]) and not bool(outputs["numpy_error"])
+    message = "" if passed else (
+        f"conv2's output has {case.params['F2']} channels and x has {case.params['x_shape'][1]}: residual_forward must "
+        f"check the shapes and raise ValueError (Keras: 'Inputs have incompatible shapes'), not leave it to numpy")  # fmt: skip
+    return Verdict(passed, "raised ValueError", float(passed), 1.0, message)
 
 
 def mismatch_inputs(params, rng, context):
-    """The seed's mistake: the second conv has another number of filters than x has channels."""
+    """The seed's mistake: the second conv has F2 filters where x has C channels."""
     state = _state(params, rng)
-    C = params["x_shape"][1]
+    C, F2 = params["x_shape"][1], params["F2"]
     inputs = {"x": state.standard_normal(tuple(params["x_shape"]))}
-    inputs.update(_conv_weights(state, {"w1": (4, C, 3, 3), "b1": (4,), "w2": (C + 2, 4, 3, 3), "b2": (C + 2,)}))
+    inputs.update(_conv_weights(state, {"w1": (4, C, 3, 3), "b1": (4,), "w2": (F2, 4, 3, 3), "b2": (F2,)}))
     return inputs
 
 

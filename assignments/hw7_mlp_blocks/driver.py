@@ -279,15 +279,16 @@ def block(inputs, params):
 
 
 def residual_mismatch(inputs, params):
-    """The seed's mistake: conv2 without 'same' padding; residual_forward must raise ValueError."""
+    """The seed's mistake, shapes that differ: residual_forward must raise ValueError (and whether
+    the error was numpy's own broadcasting error rather than the function's check)."""
     from intro2ai.blocks import residual_forward
 
     block_params = {k[2:]: v for k, v in inputs.items() if k.startswith("p_")}
     try:
         residual_forward(inputs["x"], block_params)
-    except ValueError:
-        return {"raised": np.asarray(True)}
-    return {"raised": np.asarray(False)}
+    except ValueError as error:
+        return {"raised": np.asarray(True), "numpy_error": np.asarray("could not be broadcast" in str(error))}
+    return {"raised": np.asarray(False), "numpy_error": np.asarray(False)}
 
 
 def relu6(inputs, params):

@@ -45,8 +45,9 @@ def residual_forward(x, params):
     """The seed's Functional-API residual block: conv 3x3 'same' + ReLU, conv 3x3 'same', Add.
 
     out = conv2(relu(conv1(x))) + x, with params 'w1', 'b1', 'w2', 'b2'. Like Keras's Add, the two
-    inputs must have the same shape: raise ValueError("Inputs have incompatible shapes ...")
-    naming both shapes when conv2's output does not match x (the seed's error), never broadcast.
+    inputs must have the same shape: check it and raise ValueError("Inputs have incompatible shapes
+    ...") naming both shapes when conv2's output does not match x (the seed's error). Never rely on
+    numpy: it broadcasts a 1-channel output silently and fails with its own error otherwise.
     """
     out, cache = None, None
     # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
@@ -54,7 +55,7 @@ def residual_forward(x, params):
     h, cache1 = conv_relu_same_forward(x, params["w1"], params["b1"])
     y, cache2 = conv_forward_naive(h, params["w2"], params["b2"], _same(params["w2"]))
     if y.shape != x.shape:
-        raise ValueError(f"Inputs have incompatible shapes. Received shapes {y.shape[1:]} and {x.shape[1:]}")
+        raise ValueError(f"Inputs have incompatible shapes. Received shapes {y.shape} and {x.shape}")
     out = y + x
     cache = (cache1, cache2)
 
