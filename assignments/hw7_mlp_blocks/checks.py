@@ -342,10 +342,14 @@ def callbacks(outputs, expected, case, context):
     if not problems and any(not np.array_equal(outputs[k], expected[k]) for k in finals):
         problems.append("the model's parameters at the end are not the expected ones (restore_best: copies of the best epoch's "
                         "parameters, put back when training stops)")  # fmt: skip
-    if not problems and not np.array_equal(outputs["saved"], expected["saved"]):
-        got, ref = np.flatnonzero(outputs["saved"]).tolist(), np.flatnonzero(expected["saved"]).tolist()
+    if not problems and not np.array_equal(outputs["saved"] >= 0, expected["saved"] >= 0):
+        got, ref = np.flatnonzero(outputs["saved"] >= 0).tolist(), np.flatnonzero(expected["saved"] >= 0).tolist()
         problems.append(f"checkpoints were written after epochs {got}, expected {ref} (save_best_only: only when the "
                         f"monitored value strictly improved)")  # fmt: skip
+    if not problems and not np.array_equal(outputs["saved"], expected["saved"]):
+        epoch = int(np.flatnonzero(outputs["saved"] != expected["saved"])[0])
+        problems.append(f"the checkpoint written after epoch {epoch} (from 0) is numbered {outputs['saved'][epoch]}, expected "
+                        f"{expected['saved'][epoch]}: fill {{epoch}} in filepath with the epoch counted from 1")  # fmt: skip
     checkpoints = [k for k in expected if k.startswith("checkpoint_")]
     if not problems and any(not np.array_equal(outputs[k], expected[k]) for k in checkpoints):
         problems.append("the last checkpoint does not hold the model's parameters of the epoch it was written at")
@@ -357,7 +361,7 @@ def callbacks(outputs, expected, case, context):
 def callbacks_hidden(rng, count):
     """Other patiences, monitors, min_delta and schedules on random scripts."""
     specs = [
-        [{"kind": "EarlyStopping", "kwargs": {"monitor": "val_loss", "patience": 1, "restore_best": True}}],
+        [{"kind": "EarlyStopping", "kwargs": {"monitor": "val_loss", "patience": 1, "min_delta": 0.03, "restore_best": True}}],
         [{"kind": "EarlyStopping", "kwargs": {"monitor": "val_acc", "patience": 3, "min_delta": 0.01}},
          {"kind": "CSVLogger", "kwargs": {"filename": "log.csv"}}],
         [{"kind": "ModelCheckpoint", "kwargs": {"filepath": "best.npz", "monitor": "val_acc"}},

@@ -137,7 +137,8 @@ def net_gradcheck(inputs, params):
 class ScriptedSolver:
     """The given Solver's epoch loop and hooks with scripted logs and parameters (no training):
     epoch e's parameters are base + e, its logs the case's; records the learning rate each epoch
-    trained with and which epochs changed the checkpoint files."""
+    trained with and, per epoch, whether it wrote a checkpoint file (-1: none; else the number in the
+    file's name, 0 if it has none)."""
 
     def __init__(self, model, callbacks, lr):
         self.model, self.callbacks, self.stop_training = model, callbacks, False
@@ -151,7 +152,7 @@ class ScriptedSolver:
 
     def run(self, base, script, folder):
         epochs = len(script["val_loss"])
-        lrs, saved, self.checkpoint = np.full(epochs, -1.0), np.zeros(epochs, dtype=bool), {}
+        lrs, saved, self.checkpoint = np.full(epochs, -1.0), np.full(epochs, -1, dtype=np.int64), {}
         for callback in self.callbacks:
             callback.on_train_begin(self)
         run = 0
@@ -167,8 +168,9 @@ class ScriptedSolver:
             for callback in self.callbacks:
                 callback.on_epoch_end(epoch, logs, self)
             changed = sorted(set(_fingerprint(folder)) - set(before))
-            saved[epoch] = bool(changed)
             if changed:
+                digits = "".join(ch for ch in Path(changed[0][0]).stem if ch.isdigit())
+                saved[epoch] = int(digits) if digits else 0  # the number in the file's name
                 with np.load(Path(folder) / changed[0][0], allow_pickle=False) as written:
                     self.checkpoint = {k: written[k] for k in written.files}
             run = epoch + 1
