@@ -390,6 +390,9 @@ def expect_save_load(inputs, params, context):
 def save_load(outputs, expected, case, context):
     npz_ok, json_ok = (bool(v) for v in outputs["files_ok"])
     problems = []
+    if not bool(outputs["refused_pickle"]):
+        problems.append("load_model loaded an .npz holding a pickled object: read it with np.load(..., allow_pickle=False) "
+                        "(a pickle in a downloaded model file runs code)")  # fmt: skip
     if not npz_ok:
         problems.append("<path>.npz must hold exactly model.params, one array per name (np.savez(path + '.npz', **params))")
     if not json_ok:
@@ -503,8 +506,8 @@ def block_hidden(block_name: str, specs: list[tuple[list, dict, dict | None]], r
 
 
 RESIDUAL_SPECS = [([2, 3, 6, 5], {"F": 4}, None), ([1, 2, 7, 7], {"F": 6}, None)]
-INCEPTION_SPECS = [([2, 3, 6, 7], {"F1": 2, "R3": 2, "F3": 3, "R5": 1, "F5": 2, "FP": 2}, None),
-                   ([1, 4, 5, 5], {"F1": 1, "R3": 3, "F3": 2, "R5": 2, "F5": 3, "FP": 1}, None)]  # fmt: skip
+INCEPTION_SPECS = [([2, 3, 6, 7], {"F1": 3, "R3": 2, "F3": 3, "R5": 1, "F5": 2, "FP": 2}, None),
+                   ([1, 4, 5, 5], {"F1": 2, "R3": 3, "F3": 2, "R5": 2, "F5": 3, "FP": 1}, None)]  # N != F1: a shape[0] mix-up shows
 INVERTED_SPECS = [([2, 3, 7, 6], {"t": 2, "C_out": 3}, {"stride": 1}), ([2, 2, 7, 7], {"t": 3, "C_out": 2}, {"stride": 2}),
                   ([1, 3, 6, 6], {"t": 1, "C_out": 4}, {"stride": 1}), ([2, 4, 9, 8], {"t": 2, "C_out": 5}, {"stride": 2})]  # fmt: skip
 

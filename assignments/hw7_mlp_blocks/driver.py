@@ -230,7 +230,8 @@ def callbacks(inputs, params):
 
 def save_load(inputs, params):
     """save_model then load_model on a given LinearClassifier: the loaded parameters, its scores on
-    X, whether the files are <path>.npz (readable without pickle) and <path>.json."""
+    X, whether the files are <path>.npz (readable without pickle) and <path>.json, and whether
+    load_model refuses an .npz holding a pickled object."""
     import json
 
     from intro2ai.callbacks import load_model, save_model
@@ -246,8 +247,22 @@ def save_load(inputs, params):
     loaded = load_model(str(folder / "model"))
     outputs = {"loaded_" + k: np.asarray(v, dtype=np.float64) for k, v in loaded.params.items()}
     outputs.update({"scores": np.asarray(loaded.loss(inputs["X"]), dtype=np.float64), "files_ok": np.asarray([npz_ok, json_ok]),
-                    "same_class": np.asarray(type(loaded).__name__ == "LinearClassifier")})  # fmt: skip
+                    "same_class": np.asarray(type(loaded).__name__ == "LinearClassifier"),
+                    "refused_pickle": np.asarray(_refuses_pickle(load_model, folder / "model"))})  # fmt: skip
     return outputs
+
+
+def _refuses_pickle(load_model, path):
+    """Whether load_model raises on an .npz whose b1 is a pickled object array (allow_pickle=False does)."""
+    with np.load(f"{path}.npz", allow_pickle=False) as saved:
+        arrays = {k: saved[k] for k in saved.files}
+    arrays["b1"] = np.array([{"pickled": True}], dtype=object)
+    np.savez(f"{path}.npz", **arrays)
+    try:
+        load_model(str(path))
+    except ValueError:
+        return True
+    return False
 
 
 # ------------------------------------------------------------------ Q4, Q5 blocks and layers
