@@ -205,7 +205,10 @@ def net_loss_inputs(params, rng, context):
     inputs = {"X": state.standard_normal((N, dims[0])), "y": state.integers(dims[-1], size=N)}
     for i in range(len(dims) - 1):
         W = state.standard_normal((dims[i], dims[i + 1])) / math.sqrt(dims[i])
-        inputs[f"p_W{i + 1}"] = np.where(np.abs(W) < 1e-3, 1e-3, W)  # off L1's kink at 0 (numeric gradients)
+        W = np.where(np.abs(W) < 1e-3, 1e-3, W)  # off L1's kink at 0 (numeric gradients) ...
+        if params.get("zero_weights"):
+            W[0, :2] = 0.0  # ... unless the case asks for it: the L1 subgradient at 0 is 0 (np.sign(0))
+        inputs[f"p_W{i + 1}"] = W
         inputs[f"p_b{i + 1}"] = 0.1 * state.standard_normal(dims[i + 1])
     if kwargs.get("dropout", 1) != 1:
         for i, width in enumerate(dims[1:-1]):
