@@ -15,10 +15,7 @@ import re
 import sys
 from pathlib import Path
 
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-
-from autograder.authoring.notebooks import KERNELSPEC, stable_cell_id, write_notebook
+from autograder.authoring.notebooks import build_from_seed, notebook_from_cells
 
 SEED = Path("/work/shared/seeds/001_d3f7b29d9e632b31.txt")
 OUT = Path(__file__).resolve().parent.parent / "HW5.ipynb"
@@ -100,26 +97,12 @@ def _adjust(source: str) -> str:
 
 def build(seed_text: str) -> str:
     """The reference notebook JSON for `seed_text`."""
-    cells = []
-    for index, (kind, source) in enumerate(parse_seed(seed_text)):
-        make = new_code_cell if kind == "code" else new_markdown_cell
-        cells.append(make(_adjust(source) if kind == "code" else source, id=stable_cell_id(index)))
     missing = [original for original, _ in ADJUSTMENTS if original not in seed_text]
     if missing:
         raise SystemExit(f"seed no longer contains: {missing!r}")
-    nb = new_notebook(
-        cells=cells, metadata={"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}}
-    )
-    nb.nbformat_minor = 5
-    return write_notebook(nbformat.from_dict(nb), "HW5.ipynb")
-
-
-def main(argv: list[str]) -> None:
-    seed = Path(argv[0]) if argv else SEED
-    out = Path(argv[1]) if len(argv) > 1 else OUT
-    out.write_text(build(seed.read_text(encoding="utf-8")), encoding="utf-8")
-    print(f"wrote {out}")
+    cells = [(kind, _adjust(source) if kind == "code" else source) for kind, source in parse_seed(seed_text)]
+    return notebook_from_cells(cells, "HW5.ipynb")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    build_from_seed(sys.argv[1:], SEED, OUT, build)
