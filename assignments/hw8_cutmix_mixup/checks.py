@@ -104,7 +104,7 @@ def _uncovered(boxes: np.ndarray, H: int, W: int, alpha: float) -> list[str]:
     """Every column (row) of the image, the edges included, lies inside some box. A correct box covers
     a given column at least when its centre is that column and its side k >= 2: probability p >=
     P(k >= 2) / W, so all n boxes miss one with probability <= (1 - p)^n; the test runs when W such
-    columns together stay below FALSE_FAILURE / 2 (on every graded shape they are below e^-150).
+    columns together stay below FALSE_FAILURE / 2 (on every graded shape they are below e^-300).
     Catches boxes kept off an edge (max(1, ...), min(W - 1, ...))."""
     n = len(boxes)
     for axis, size, first, last in (("column", W, 0, 2), ("row", H, 1, 3)):
@@ -490,7 +490,8 @@ def softmax_hidden(rng, count):
     cases = []
     for k in range(count):
         N, K = int(rng.integers(3, 9)), int(rng.integers(3, 8))
-        K += K == N  # N != K: a one-hot table sized by the wrong axis of x must not fit by chance
+        if K == N:  # N != K: a one-hot table sized by the wrong axis of x must not fit by chance
+            K += 1
         params = {"N": N, "num_classes": K, "targets": kinds[k % len(kinds)], "scale": 300.0 if k == count - 1 else 1.0,
                   "seed": int(rng.integers(2**31))}  # fmt: skip
         label = "large scores, " if params["scale"] > 1 else ""
