@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import importlib.util
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
@@ -350,6 +352,29 @@ def make_case(raw: dict[str, Any], defaults: dict[str, Any], qid: str, hidden: b
         time_limits=dict(merged.get("time_limits", {})),
         second_chance=SecondChance(retry["task"], retry["builds_with"]) if retry else None,
     )
+
+
+@contextmanager
+def own_reference(folder: Path, package: str) -> Iterator[None]:
+    """While active, `import <package>` reaches the reference package in `folder`.
+
+    For a checks.py whose homework has its own reference folder: every homework's package has
+    the same name (intro2ai), and another homework's may already be imported in this process.
+    The modules imported inside stay bound to the names the checks module gave them; sys.modules
+    and sys.path are put back afterwards.
+    """
+    ours = lambda name: name == package or name.startswith(package + ".")  # noqa: E731
+    saved = {name: module for name, module in sys.modules.items() if ours(name)}
+    for name in saved:
+        del sys.modules[name]
+    sys.path.insert(0, str(folder))
+    try:
+        yield
+    finally:
+        sys.path.remove(str(folder))
+        for name in [name for name in sys.modules if ours(name)]:
+            del sys.modules[name]
+        sys.modules.update(saved)
 
 
 def _import_file(module_name: str, path: Path) -> ModuleType:

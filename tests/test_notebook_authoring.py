@@ -154,11 +154,12 @@ def test_reference_notebook_is_the_seed_rebuilt() -> None:
 def test_hw8_reference_notebook_is_what_its_builder_makes() -> None:
     """HW8's notebook is rewritten for numpy (seed 002 is TensorFlow): the committed file is the
     builder's output, and the builder refuses a seed that lost a sentence it quotes."""
-    builder = _builder(HW8_BUILDER)
+    builder, shared = _builder(HW8_BUILDER), _builder(HW8_BUILDER.parent / "notebook_builder.py")
     seed = HW8_SEED.read_text(encoding="utf-8")
-    assert builder.build(seed) == (REPO / "reference" / "hw8_cutmix_mixup" / "HW8.ipynb").read_text(encoding="utf-8")
+    built = shared.build(builder.CELLS, seed, builder.SEED_TEXT, "HW8.ipynb")
+    assert built == (REPO / "reference" / "hw8_cutmix_mixup" / "HW8.ipynb").read_text(encoding="utf-8")
     with pytest.raises(SystemExit, match="seed no longer contains"):
-        builder.build(seed.replace(builder.SEED_TEXT[0], ""))
+        shared.build(builder.CELLS, seed.replace(builder.SEED_TEXT[0], ""), builder.SEED_TEXT, "HW8.ipynb")
 
 
 @pytest.mark.skipif(not SEED.is_file(), reason="the HW5 seed text is not on this machine")

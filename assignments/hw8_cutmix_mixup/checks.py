@@ -12,13 +12,12 @@ inequality that a correct implementation exceeds with probability below FALSE_FA
 from __future__ import annotations
 
 import math
-import sys
-from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
+from autograder.assignment import own_reference
 from autograder.judge import Verdict, accepts_nonfinite, judge_rel_error
 
 REFERENCE = Path(__file__).resolve().parents[2] / "reference" / "hw8_cutmix_mixup"
@@ -26,25 +25,7 @@ PACKAGE = "intro2ai"
 FALSE_FAILURE = 1e-8  # per statistical test; a whole submission (< 50 tests) stays below 1e-6
 
 
-@contextmanager
-def _own_reference():
-    """Imports `intro2ai` from HW8's reference folder: HW5's reference package has the same name
-    and may already be imported in this process; it is put back afterwards."""
-    ours = lambda name: name == PACKAGE or name.startswith(PACKAGE + ".")  # noqa: E731
-    saved = {name: module for name, module in sys.modules.items() if ours(name)}
-    for name in saved:
-        del sys.modules[name]
-    sys.path.insert(0, str(REFERENCE))
-    try:
-        yield
-    finally:
-        sys.path.remove(str(REFERENCE))
-        for name in [name for name in sys.modules if ours(name)]:
-            del sys.modules[name]
-        sys.modules.update(saved)
-
-
-with _own_reference():  # the reference package (placeholders in `grade check`)
+with own_reference(REFERENCE, PACKAGE):  # the reference package (placeholders in `grade check`)
     from intro2ai import augment, data_utils, layers
     from intro2ai.classifiers.cnn import ThreeLayerConvNet
 

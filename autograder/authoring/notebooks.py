@@ -6,13 +6,10 @@ The result is deterministic (stable cell ids, sorted keys), so regenerating chan
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import nbformat
 from nbformat import NotebookNode
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from autograder.authoring.markers import AuthoringError, Region, scan, strip_cell, stub_statement
 
@@ -173,24 +170,6 @@ def write_notebook(nb: NotebookNode, label: str) -> str:
     except nbformat.ValidationError as error:
         raise AuthoringError(label, None, f"invalid notebook: {error.message}") from None
     return nbformat.writes(nb, version=4) + "\n"
-
-
-def notebook_from_cells(cells: Sequence[tuple[str, str]], label: str) -> str:
-    """A reference notebook's JSON from its cells in order, as (kind, source) with kind "code" or
-    "markdown": stable ids and the course's kernel, so rebuilding from the seed changes nothing."""
-    make = {"code": new_code_cell, "markdown": new_markdown_cell}
-    nb = new_notebook(cells=[make[kind](source, id=stable_cell_id(index)) for index, (kind, source) in enumerate(cells)],
-                      metadata={"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}})  # fmt: skip
-    nb.nbformat_minor = 5
-    return write_notebook(nbformat.from_dict(nb), label)
-
-
-def build_from_seed(argv: list[str], seed: Path, out: Path, build: Callable[[str], str]) -> None:
-    """The command line of a notebook builder under reference/tools: `[SEED] [OUT]`, defaults given."""
-    seed = Path(argv[0]) if argv else seed
-    out = Path(argv[1]) if len(argv) > 1 else out
-    out.write_text(build(seed.read_text(encoding="utf-8")), encoding="utf-8")
-    print(f"wrote {out}")
 
 
 def student_notebook(text: str, label: str) -> tuple[str, NotebookReport]:

@@ -15,7 +15,8 @@ import re
 import sys
 from pathlib import Path
 
-from autograder.authoring.notebooks import build_from_seed, notebook_from_cells
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import notebook_builder  # noqa: E402  (reference/tools is not a package)
 
 SEED = Path("/work/shared/seeds/001_d3f7b29d9e632b31.txt")
 OUT = Path(__file__).resolve().parent.parent / "HW5.ipynb"
@@ -101,8 +102,15 @@ def build(seed_text: str) -> str:
     if missing:
         raise SystemExit(f"seed no longer contains: {missing!r}")
     cells = [(kind, _adjust(source) if kind == "code" else source) for kind, source in parse_seed(seed_text)]
-    return notebook_from_cells(cells, "HW5.ipynb")
+    return notebook_builder.build(cells, seed_text, (), "HW5.ipynb")
+
+
+def main(argv: list[str]) -> None:
+    seed = Path(argv[0]) if argv else SEED
+    out = Path(argv[1]) if len(argv) > 1 else OUT
+    out.write_text(build(seed.read_text(encoding="utf-8")), encoding="utf-8")
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":
-    build_from_seed(sys.argv[1:], SEED, OUT, build)
+    main(sys.argv[1:])

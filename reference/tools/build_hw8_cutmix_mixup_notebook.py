@@ -15,7 +15,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from autograder.authoring.notebooks import build_from_seed, notebook_from_cells
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from notebook_builder import main  # noqa: E402  (reference/tools is not a package)
 
 SEED = Path("/work/shared/seeds/002_2f0451a9692e03e3.txt")
 OUT = Path(__file__).resolve().parent.parent / "hw8_cutmix_mixup" / "HW8.ipynb"
@@ -29,7 +30,7 @@ SEED_TEXT = (
 )
 
 CELLS: list[tuple[str, str]] = [
-    ("markdown", """# HW8: CutMix와 Mixup — 이미지 어디까지 우려볼까?
+    ("md", """# HW8: CutMix와 Mixup — 이미지 어디까지 우려볼까?
 
 이번 과제에서는 데이터 증강 기법인 **CutMix**와 **Mixup**을 numpy로 직접 구현하고, HW5의 합성곱 신경망을
 증강 없이 / CutMix / Mixup으로 학습시켜 결과를 비교합니다.
@@ -70,7 +71,7 @@ for k, v in data.items():
     print(f'{k}: {v.shape}')
 num_classes = 10
 rng = np.random.default_rng(231)"""),
-    ("markdown", """## 심화 기법 (1) Cutmix Augmentation
+    ("md", """## 심화 기법 (1) Cutmix Augmentation
 
 ### 1) 이미지 섞기
 
@@ -81,7 +82,7 @@ label_a, label_b = data['y_train'][0], data['y_train'][1]
 plt.subplot(1, 2, 1); show(image_a); plt.title(EMBEDDED_CLASSES[label_a])
 plt.subplot(1, 2, 2); show(image_b); plt.title(EMBEDDED_CLASSES[label_b])
 plt.show()"""),
-    ("markdown", """`get_clip_box(rng, H, W, alpha)`: λ ~ Beta(α, α)를 뽑고, 박스의 너비 r_w = W·√(1−λ), 높이 r_h = H·√(1−λ)
+    ("md", """`get_clip_box(rng, H, W, alpha)`: λ ~ Beta(α, α)를 뽑고, 박스의 너비 r_w = W·√(1−λ), 높이 r_h = H·√(1−λ)
 (정수로 내림), 중심 (cx, cy)는 이미지의 픽셀 중에서 균등하게 뽑습니다. 박스는 중심 ± 변//2이고 이미지 밖으로
 나가는 부분은 잘라냅니다(clip). 시드 코드는 정사각형 이미지(`img_size`)만 다뤘지만, 여기서는 H와 W가 다를 수
 있습니다."""),
@@ -94,7 +95,7 @@ boxes = np.array([get_clip_box(rng, 12, 40, 1.0) for _ in range(2000)])
 print('inside:', np.all((boxes[:, 0] <= boxes[:, 2]) & (boxes[:, 2] <= 40) & (boxes[:, 1] <= boxes[:, 3]) & (boxes[:, 3] <= 12)))
 print('mean width / W: %.3f, mean height / H: %.3f (비슷해야 합니다)' % (
     np.mean(boxes[:, 2] - boxes[:, 0]) / 40, np.mean(boxes[:, 3] - boxes[:, 1]) / 12))"""),
-    ("markdown", """바탕이미지 a에서 바운딩 박스 바깥쪽 영역, 다른 이미지 b에서 바운딩 박스 안쪽 영역 가져와서 합치기.
+    ("md", """바탕이미지 a에서 바운딩 박스 바깥쪽 영역, 다른 이미지 b에서 바운딩 박스 안쪽 영역 가져와서 합치기.
 
 `mix_2_images(image_a, image_b, box)`는 image_a의 복사본에 image_b의 박스 영역(모든 채널)을 붙입니다."""),
     ("code", """mixed_img = mix_2_images(image_a, image_b, (xa, ya, xb, yb))
@@ -106,7 +107,7 @@ x = np.arange(2 * 4 * 6, dtype=float).reshape(2, 4, 6)
 out = mix_2_images(x, -x, (1, 2, 4, 3))
 print(out[0])
 print('pasted pixels:', np.sum(out[0] < 0), '(expected 3)')"""),
-    ("markdown", """### 2) 라벨 섞기
+    ("md", """### 2) 라벨 섞기
 
 이미지 섞었으니 라벨도 섞어야지.
 
@@ -120,7 +121,7 @@ CutMix는 면적에 비례해서 라벨 섞음.
     ("code", """mixed_label = mix_2_label(label_a, label_b, (xa, ya, xb, yb), H, W, num_classes)
 print(np.round(mixed_label, 3), 'sum =', mixed_label.sum())
 print('pasted fraction:', (xb - xa) * (yb - ya) / (H * W))"""),
-    ("markdown", """이미지 섞기, 라벨 섞기 함수를 활용한 `cutmix` 함수: 배치의 각 이미지마다 배치 안에서 짝을 무작위로 뽑아 섞습니다.
+    ("md", """이미지 섞기, 라벨 섞기 함수를 활용한 `cutmix` 함수: 배치의 각 이미지마다 배치 안에서 짝을 무작위로 뽑아 섞습니다.
 (시드 코드의 `return mixed_imgs, mixed_label`은 마지막 라벨 하나만 돌려주는 버그입니다. 배치 전체의 `mixed_labels`를
 돌려주세요.)"""),
     ("code", """images, labels = data['X_train'][:8], data['y_train'][:8]
@@ -131,7 +132,7 @@ for i in range(8):
     top = np.argsort(mixed_labels[i])[::-1][:2]
     plt.title(' / '.join(f'{EMBEDDED_CLASSES[c][:6]} {mixed_labels[i, c]:.2f}' for c in top if mixed_labels[i, c] > 0), fontsize=8)
 plt.show()"""),
-    ("markdown", """## 심화 기법 (2) Mixup Augmentation
+    ("md", """## 심화 기법 (2) Mixup Augmentation
 
 [mixup: BEYOND EMPIRICAL RISK MINIMIZATION] https://arxiv.org/pdf/1710.09412.pdf
 
@@ -149,7 +150,7 @@ print(mixed_imgs.shape, mixed_labels.shape, 'label sums:', mixed_labels.sum(axis
 for i in range(8):
     plt.subplot(2, 4, i + 1); show(mixed_imgs[i])
 plt.show()"""),
-    ("markdown", """## 섞인 라벨로 학습하기: softmax_loss
+    ("md", """## 섞인 라벨로 학습하기: softmax_loss
 
 섞인 라벨은 정수 클래스가 아니라 확률 벡터입니다. `intro2ai/layers.py`의 `softmax_loss(x, y)`가 정수 라벨 `(N,)`과
 라벨 벡터 `(N, C)`(원-핫 또는 섞인 라벨)를 모두 받도록 구현하세요. 손실은 `-Σ_j y[i, j] log p[i, j]`의 평균이고,
@@ -165,7 +166,7 @@ print('dx error:', rel_error(dx, dx_num))
 # 정수 라벨과 원-핫 라벨은 같은 손실을 줘야 합니다.
 y_int = np.random.randint(num_classes, size=5)
 print('int vs one-hot:', rel_error(softmax_loss(x, y_int)[0], softmax_loss(x, np.eye(num_classes)[y_int])[0]))"""),
-    ("markdown", """## 프로젝트: CutMix 또는 Mixup 비교실험하기
+    ("md", """## 프로젝트: CutMix 또는 Mixup 비교실험하기
 
 최신 기법(CutMix 또는 Mixup)을 적용해 모델을 훈련해보고, 결과를 수치화 및 비교해보자.
 
@@ -189,7 +190,7 @@ for method, solver in solvers.items():
     plt.plot(solver.val_acc_history, '-o', label=method)
 plt.xlabel('epoch'); plt.ylabel('validation accuracy'); plt.legend()
 plt.show()"""),
-    ("markdown", """## 결과 토의 (results)
+    ("md", """## 결과 토의 (results)
 
 세 방법의 학습 손실 곡선과 검증 정확도를 비교하고 설명하세요. 섞인 라벨로 학습하면 왜 학습 손실이 높게 유지되나요?
 이 작은 실험(이미지 2,000장, 3 epoch)에서 증강이 검증 정확도에 도움이 되었나요? 더 오래 학습하면 어떻게 될까요?
@@ -198,13 +199,5 @@ plt.show()"""),
 ]
 
 
-def build(seed_text: str) -> str:
-    """The reference notebook JSON; fails if a quoted seed sentence is no longer in the seed."""
-    missing = [sentence for sentence in SEED_TEXT if sentence not in seed_text]
-    if missing:
-        raise SystemExit(f"seed no longer contains: {missing!r}")
-    return notebook_from_cells(CELLS, "HW8.ipynb")
-
-
 if __name__ == "__main__":
-    build_from_seed(sys.argv[1:], SEED, OUT, build)
+    main(CELLS, SEED_TEXT, SEED, OUT)
