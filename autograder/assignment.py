@@ -507,7 +507,9 @@ def own_package(package: str, path: Path | None = None,
 
     The one way checks modules reach a reference package: the grader imports the checks of
     several assignments whose packages share a name, and `grade check` answers the imports with
-    placeholders. Modules imported inside keep working after: they hold their own references.
+    placeholders. A checks function that needs a fresh import of its reference at call time uses
+    it too (`own_package("intro2ai", path=REFERENCE)`). Modules imported inside keep working
+    after: they hold their own references.
     """
     ours = lambda name: name == package or name.startswith(package + ".")  # noqa: E731
     saved = {name: module for name, module in sys.modules.items() if ours(name)}

@@ -7,7 +7,7 @@ Three figures, measured in one run on the reference solution's notebook and file
   (kernel start-up included) and the total is the whole grading call.
 * plain: the notebook's code cells run by `exec` in one fresh `python` process, in a copy of the
   template package with the reference's files on top, with the grader's environment
-  (INTRO2AI_DATA=embedded, INTRO2AI_MAX_TRAIN=<the assignment's max_train>, the Agg backend,
+  (INTRO2AI_DATA=embedded, INTRO2AI_MAX_TRAIN from the assignment's [notebook] env, the Agg backend,
   the notebook sandbox's BLAS threads);
   IPython magics (`%...`) are left out, and the cell times are summed.
 * kernel: an ipykernel started and stopped by nbclient on an empty notebook (start-up), and
@@ -128,7 +128,7 @@ def run(table: list[Row]) -> None:
         total, section = graded_run(assignment, Path(tmp))
         graded_load = os.getloadavg()[0]
         blas_threads = assignment.limits.with_overrides(**settings.limits).blas_threads  # as the sandbox has
-        plain, plain_cpu = plain_run(assignment, Path(tmp), settings.max_train, blas_threads)
+        plain, plain_cpu = plain_run(assignment, Path(tmp), int(settings.env["INTRO2AI_MAX_TRAIN"]), blas_threads)
         plain_load = os.getloadavg()[0]
     startup, per_cell = kernel_costs()
     graded = section["elapsed_s"]
@@ -140,7 +140,7 @@ def run(table: list[Row]) -> None:
     table.append(("notebook ratio graded / plain (wall)", graded / sum(plain), "x", f"<= {TARGET:g}"))
     table.append(("kernel start + stop (nbclient, 1 cell)", startup, "s", ""))
     table.append(("kernel per-cell overhead", per_cell * 1000, "ms", ""))
-    table.append(("  max_train (embedded images in the notebook)", settings.max_train, "images", ""))
+    table.append(("  INTRO2AI_MAX_TRAIN (embedded images in the notebook)", settings.env["INTRO2AI_MAX_TRAIN"], "images", ""))
 
 
 if __name__ == "__main__":

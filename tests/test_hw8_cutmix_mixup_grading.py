@@ -192,6 +192,31 @@ def test_reference_outputs_pass_the_random_judges_on_other_seeds(hw8):
             assert verdict.passed, (qid, case.name, verdict.message)
 
 
+def _boxes(params, left, half):
+    """get_clip_box's recipe with the left clip `left` and the half-side operator `half`, on the case's seed."""
+    rng, (H, W, alpha) = np.random.default_rng(params["seed"]), (params["H"], params["W"], params["alpha"])
+    boxes = []
+    for _ in range(params["n"]):
+        cut = np.sqrt(1 - rng.beta(alpha, alpha))
+        cut_w, cut_h = int(W * cut), int(H * cut)
+        cx, cy = int(rng.integers(W)), int(rng.integers(H))
+        boxes.append((max(left, cx - half(cut_w)), max(0, cy - cut_h // 2), min(W, cx + cut_w // 2), min(H, cy + cut_h // 2)))
+    return {"boxes": np.asarray(boxes)}
+
+
+@pytest.mark.parametrize(("left", "half", "message"), [
+    (0, lambda k: k // 2, None),  # the reference's recipe
+    (1, lambda k: k // 2, "no box in 20000 covers column 0"),  # kept off the left edge: the mean sides barely move
+    (0, lambda k: k / 2, "box corners must be integers"),  # half a pixel: the mean sides barely move either
+])  # fmt: skip
+def test_get_clip_box_judge_sees_an_uncovered_edge_and_fractional_corners(hw8, left, half, message):
+    question, checks = hw8.question("Q1"), hw8.checks()
+    case = dataclasses.replace(question.cases[0], params={**question.cases[0].params, "H": 24, "W": 48, "alpha": 2.0})
+    verdict = checks.clip_boxes(_boxes(case.params, left, half), None, case, None)
+    assert verdict.passed == (message is None), verdict.message
+    assert message is None or message in verdict.message, verdict.message
+
+
 # ------------------------------------------------------------------ symlinked given code
 
 

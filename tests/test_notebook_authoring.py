@@ -1,4 +1,4 @@
-"""Notebook pipeline on small notebooks built here, and the reference HW5 notebook's provenance."""
+"""Notebook pipeline on small notebooks built here, and the reference HW5 and HW8 notebooks' provenance."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from autograder.authoring.notebooks import ANSWER_PLACEHOLDER, student_notebook
 REPO = Path(__file__).resolve().parent.parent
 SEED = Path("/work/shared/seeds/001_d3f7b29d9e632b31.txt")
 BUILDER = REPO / "reference" / "tools" / "build_hw5_notebook.py"
+HW8_SEED = Path("/work/shared/seeds/002_2f0451a9692e03e3.txt")
+HW8_BUILDER = REPO / "reference" / "tools" / "build_hw8_cutmix_mixup_notebook.py"
 
 
 def _notebook(*cells: nbformat.NotebookNode) -> str:
@@ -127,8 +129,8 @@ def test_output_is_deterministic_with_stable_ids() -> None:
     assert first.endswith("}\n") and document["nbformat_minor"] >= 5
 
 
-def _builder():
-    spec = importlib.util.spec_from_file_location("build_hw5_notebook", BUILDER)
+def _builder(path: Path = BUILDER):
+    spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -146,6 +148,18 @@ def test_reference_notebook_is_the_seed_rebuilt() -> None:
         found = seed.find(source, position)
         assert found >= position, f"{kind} cell out of order or not verbatim: {source[:60]!r}"
         position = found + len(source)
+
+
+@pytest.mark.skipif(not HW8_SEED.is_file(), reason="the HW8 seed text is not on this machine")
+def test_hw8_reference_notebook_is_what_its_builder_makes() -> None:
+    """HW8's notebook is rewritten for numpy (seed 002 is TensorFlow): the committed file is the
+    builder's output, and the builder refuses a seed that lost a sentence it quotes."""
+    builder, shared = _builder(HW8_BUILDER), _builder(HW8_BUILDER.parent / "notebook_builder.py")
+    seed = HW8_SEED.read_text(encoding="utf-8")
+    built = shared.build(builder.CELLS, seed, builder.SEED_TEXT, "HW8.ipynb")
+    assert built == (REPO / "reference" / "hw8_cutmix_mixup" / "HW8.ipynb").read_text(encoding="utf-8")
+    with pytest.raises(SystemExit, match="seed no longer contains"):
+        shared.build(builder.CELLS, seed.replace(builder.SEED_TEXT[0], ""), builder.SEED_TEXT, "HW8.ipynb")
 
 
 @pytest.mark.skipif(not SEED.is_file(), reason="the HW5 seed text is not on this machine")

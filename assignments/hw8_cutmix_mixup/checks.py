@@ -79,20 +79,50 @@ def clipped_fraction_mean(size: int, alpha: float) -> float:
     return float(total)
 
 
+def _uncovered(boxes: np.ndarray, H: int, W: int, alpha: float) -> list[str]:
+    """Every column (row) of the image, the edges included, lies inside some box. A correct box covers
+    a given column at least when its centre is that column and its side k >= 2: probability p >=
+    P(k >= 2) / W, so all n boxes miss one with probability <= (1 - p)^n; the test runs when W such
+    columns together stay below FALSE_FAILURE / 2 (on every graded shape they are below e^-300).
+    Catches boxes kept off an edge (max(1, ...), min(W - 1, ...))."""
+    n = len(boxes)
+    for axis, size, first, last in (("column", W, 0, 2), ("row", H, 1, 3)):
+        probs, _ = _side_distribution(size, size, alpha)
+        p = float(probs[2:].sum()) / size
+        if size * (1 - p) ** n > FALSE_FAILURE / 2:
+            continue  # too few boxes to expect every column covered: no test
+        edges = np.zeros(size + 1, dtype=np.int64)
+        np.add.at(edges, boxes[:, first].astype(np.int64), 1)
+        np.add.at(edges, boxes[:, last].astype(np.int64), -1)
+        missed = np.flatnonzero(np.cumsum(edges[:-1]) == 0)
+        if missed.size:
+            return [f"no box in {n} covers {axis} {int(missed[0])} of the image: a box runs from centre - side // 2 "
+                    f"to centre + side // 2, clipped to the image, with the centre anywhere in the image"]  # fmt: skip
+    return []
+
+
 ROUNDING_PIXELS = 1.25  # how far floor/round and c +- k//2 / c - k//2 + k variants move a side's mean
 
 
 def clip_boxes(outputs, expected, case, context):
-    """Every box inside the image with integer corners; the mean width / W and height / H each within
-    Hoeffding's bound (plus a pixel allowance for rounding variants) of their exact expectation."""
+    """Every box inside the image with integer corners; every row and column inside some box (edges
+    included); the mean width / W and height / H each within Hoeffding's bound (plus a pixel
+    allowance for rounding variants) of their exact expectation."""
     boxes, (H, W) = outputs["boxes"], (case.params["H"], case.params["W"])
     xa, ya, xb, yb = boxes.T
+    n, alpha = len(boxes), case.params["alpha"]
     problems = []
+    if boxes.dtype.kind not in "iu":
+        fractional = boxes[np.any(boxes != np.round(boxes), axis=1)]
+        shown = (fractional if len(fractional) else boxes)[0].tolist()
+        problems.append(f"box corners must be integers (pixel indices), got {shown}: round the sides "
+                        f"down with int() and use // for the half side")  # fmt: skip
     if not np.all((0 <= xa) & (xa <= xb) & (xb <= W) & (0 <= ya) & (ya <= yb) & (yb <= H)):
         bad = boxes[~((0 <= xa) & (xa <= xb) & (xb <= W) & (0 <= ya) & (ya <= yb) & (yb <= H))][0]
-        problems.append(f"box (xa, ya, xb, yb) = {tuple(int(v) for v in bad)} is not inside a {H}x{W} image "
+        problems.append(f"box (xa, ya, xb, yb) = {tuple(v.item() for v in bad)} is not inside a {H}x{W} image "
                         f"(0 <= xa <= xb <= W, 0 <= ya <= yb <= H): clip the box to the image")  # fmt: skip
-    n, alpha = len(boxes), case.params["alpha"]
+    else:
+        problems += _uncovered(boxes, H, W, alpha)
     worst = 0.0
     for axis, size, sides in (("width", W, xb - xa), ("height", H, yb - ya)):
         mean, exact = float(np.mean(sides)) / size, clipped_fraction_mean(size, alpha)
@@ -438,8 +468,11 @@ def softmax_hidden(rng, count):
     kinds = ["int", "one-hot", "soft", "two-class", "soft"]
     cases = []
     for k in range(count):
-        params = {"N": int(rng.integers(3, 9)), "num_classes": int(rng.integers(3, 8)), "targets": kinds[k % len(kinds)],
-                  "scale": 300.0 if k == count - 1 else 1.0, "seed": int(rng.integers(2**31))}  # fmt: skip
+        N, K = int(rng.integers(3, 9)), int(rng.integers(3, 8))
+        if K == N:  # N != K: a one-hot table sized by the wrong axis of x must not fit by chance
+            K += 1
+        params = {"N": N, "num_classes": K, "targets": kinds[k % len(kinds)], "scale": 300.0 if k == count - 1 else 1.0,
+                  "seed": int(rng.integers(2**31))}  # fmt: skip
         label = "large scores, " if params["scale"] > 1 else ""
         cases.append({"name": f"hidden: {label}{params['targets']} targets, N={params['N']}, C={params['num_classes']}",
                       "params": params})  # fmt: skip

@@ -15,10 +15,8 @@ import re
 import sys
 from pathlib import Path
 
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-
-from autograder.authoring.notebooks import KERNELSPEC, stable_cell_id, write_notebook
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import notebook_builder  # noqa: E402  (reference/tools is not a package)
 
 SEED = Path("/work/shared/seeds/001_d3f7b29d9e632b31.txt")
 OUT = Path(__file__).resolve().parent.parent / "HW5.ipynb"
@@ -100,18 +98,11 @@ def _adjust(source: str) -> str:
 
 def build(seed_text: str) -> str:
     """The reference notebook JSON for `seed_text`."""
-    cells = []
-    for index, (kind, source) in enumerate(parse_seed(seed_text)):
-        make = new_code_cell if kind == "code" else new_markdown_cell
-        cells.append(make(_adjust(source) if kind == "code" else source, id=stable_cell_id(index)))
     missing = [original for original, _ in ADJUSTMENTS if original not in seed_text]
     if missing:
         raise SystemExit(f"seed no longer contains: {missing!r}")
-    nb = new_notebook(
-        cells=cells, metadata={"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}}
-    )
-    nb.nbformat_minor = 5
-    return write_notebook(nbformat.from_dict(nb), "HW5.ipynb")
+    cells = [(kind, _adjust(source) if kind == "code" else source) for kind, source in parse_seed(seed_text)]
+    return notebook_builder.build(cells, seed_text, (), "HW5.ipynb")
 
 
 def main(argv: list[str]) -> None:

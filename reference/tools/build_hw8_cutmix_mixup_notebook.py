@@ -15,10 +15,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import nbformat
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-
-from autograder.authoring.notebooks import KERNELSPEC, stable_cell_id, write_notebook
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from notebook_builder import main  # noqa: E402  (reference/tools is not a package)
 
 SEED = Path("/work/shared/seeds/002_2f0451a9692e03e3.txt")
 OUT = Path(__file__).resolve().parent.parent / "hw8_cutmix_mixup" / "HW8.ipynb"
@@ -201,24 +199,5 @@ plt.show()"""),
 ]
 
 
-def build(seed_text: str) -> str:
-    """The reference notebook JSON; fails if a quoted seed sentence is no longer in the seed."""
-    missing = [sentence for sentence in SEED_TEXT if sentence not in seed_text]
-    if missing:
-        raise SystemExit(f"seed no longer contains: {missing!r}")
-    cells = [(new_code_cell if kind == "code" else new_markdown_cell)(source, id=stable_cell_id(index))
-             for index, (kind, source) in enumerate(CELLS)]  # fmt: skip
-    nb = new_notebook(cells=cells, metadata={"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}})
-    nb.nbformat_minor = 5
-    return write_notebook(nbformat.from_dict(nb), "HW8.ipynb")
-
-
-def main(argv: list[str]) -> None:
-    seed = Path(argv[0]) if argv else SEED
-    out = Path(argv[1]) if len(argv) > 1 else OUT
-    out.write_text(build(seed.read_text(encoding="utf-8")), encoding="utf-8")
-    print(f"wrote {out}")
-
-
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main(CELLS, SEED_TEXT, SEED, OUT)

@@ -1,0 +1,1 @@
+../../intro2ai/im2col_cython.pyx

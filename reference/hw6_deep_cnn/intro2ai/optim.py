@@ -1,0 +1,1 @@
+../../intro2ai/optim.py

@@ -1,0 +1,168 @@
+"""HW7 blocks of the Functional API, in numpy: a residual Add, an Inception module, MobileNetV2's
+inverted residual block.
+
+The seed builds them with Keras's Functional API (Input -> layers -> Add / Concatenate); here each
+block is a forward function returning (out, cache) and a backward returning (dx, grads), grads a
+dict with the same keys as `params`. Convolutions use HW5's conv_forward_naive /
+conv_backward_naive (given), layouts are NCHW, and channels are axis 1 (Keras's last axis).
+"""
+
+import numpy as np
+
+from .layers import (
+    conv_backward_naive,
+    conv_forward_naive,
+    depthwise_conv_backward,
+    depthwise_conv_forward,
+    max_pool_backward_naive,
+    max_pool_forward_naive,
+    relu6_backward,
+    relu6_forward,
+    relu_backward,
+    relu_forward,
+)
+
+
+def _same(w):
+    """conv_param of a stride-1 'same' convolution with w's (odd) kernel size."""
+    return {"stride": 1, "pad": (w.shape[2] - 1) // 2}
+
+
+def conv_relu_same_forward(x, w, b):
+    """A stride-1 'same' convolution followed by ReLU (given)."""
+    a, conv_cache = conv_forward_naive(x, w, b, _same(w))
+    out, relu_cache = relu_forward(a)
+    return out, (conv_cache, relu_cache)
+
+
+def conv_relu_same_backward(dout, cache):
+    """Backward of conv_relu_same_forward: (dx, dw, db) (given)."""
+    conv_cache, relu_cache = cache
+    return conv_backward_naive(relu_backward(dout, relu_cache), conv_cache)
+
+
+def residual_forward(x, params):
+    """The seed's Functional-API residual block: conv 3x3 'same' + ReLU, conv 3x3 'same', Add.
+
+    out = conv2(relu(conv1(x))) + x, with params 'w1', 'b1', 'w2', 'b2'. Like Keras's Add, the two
+    inputs must have the same shape: check it and raise ValueError("Inputs have incompatible shapes
+    ...") naming both shapes when conv2's output does not match x (the seed's error). Never rely on
+    numpy: it broadcasts a 1-channel output silently and fails with its own error otherwise.
+    """
+    out, cache = None, None
+    # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
+
+    h, cache1 = conv_relu_same_forward(x, params["w1"], params["b1"])
+    y, cache2 = conv_forward_naive(h, params["w2"], params["b2"], _same(params["w2"]))
+    if y.shape != x.shape:
+        raise ValueError(f"Inputs have incompatible shapes. Received shapes {y.shape} and {x.shape}")
+    out = y + x
+    cache = (cache1, cache2)
+
+    # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
+    return out, cache
+
+
+def residual_backward(dout, cache):
+    """Backward of residual_forward: (dx, grads) with grads keys 'w1', 'b1', 'w2', 'b2'."""
+    dx, grads = None, {}
+    # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
+
+    cache1, cache2 = cache
+    dh, grads["w2"], grads["b2"] = conv_backward_naive(dout, cache2)
+    dx, grads["w1"], grads["b1"] = conv_relu_same_backward(dh, cache1)
+    dx = dx + dout  # the shortcut
+
+    # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
+    return dx, grads
+
+
+def inception_forward(x, params):
+    """An Inception module (GoogLeNet, the seed's HW2): four branches concatenated on channels.
+
+    Branches, each convolution 'same' with stride 1 and followed by ReLU:
+    1. 1x1 conv ('w1', 'b1')
+    2. 1x1 reduction ('w3r', 'b3r'), then 3x3 conv ('w3', 'b3')
+    3. 1x1 reduction ('w5r', 'b5r'), then 5x5 conv ('w5', 'b5')
+    4. 3x3 max pooling with stride 1 and 'same' padding (pad 1; padded cells never win the max),
+       then a 1x1 projection ('wp', 'bp')
+    Output: (N, F1 + F3 + F5 + FP, H, W), the branches in this order (np.concatenate, axis=1).
+    """
+    out, cache = None, None
+    # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
+
+    b1, c1 = conv_relu_same_forward(x, params["w1"], params["b1"])
+    r3, c3r = conv_relu_same_forward(x, params["w3r"], params["b3r"])
+    b3, c3 = conv_relu_same_forward(r3, params["w3"], params["b3"])
+    r5, c5r = conv_relu_same_forward(x, params["w5r"], params["b5r"])
+    b5, c5 = conv_relu_same_forward(r5, params["w5"], params["b5"])
+    x_pad = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)), constant_values=-np.inf)
+    pooled, pool_cache = max_pool_forward_naive(x_pad, {"pool_height": 3, "pool_width": 3, "stride": 1})
+    bp, cp = conv_relu_same_forward(pooled, params["wp"], params["bp"])
+    out = np.concatenate([b1, b3, b5, bp], axis=1)
+    cache = (c1, c3r, c3, c5r, c5, pool_cache, cp, [b1.shape[1], b3.shape[1], b5.shape[1]])
+
+    # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
+    return out, cache
+
+
+def inception_backward(dout, cache):
+    """Backward of inception_forward: (dx, grads), grads with the keys of params."""
+    dx, grads = None, {}
+    # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
+
+    c1, c3r, c3, c5r, c5, pool_cache, cp, sizes = cache
+    d1, d3, d5, dp = np.split(dout, np.cumsum(sizes), axis=1)
+    dx, grads["w1"], grads["b1"] = conv_relu_same_backward(d1, c1)
+    dr3, grads["w3"], grads["b3"] = conv_relu_same_backward(d3, c3)
+    dx3, grads["w3r"], grads["b3r"] = conv_relu_same_backward(dr3, c3r)
+    dr5, grads["w5"], grads["b5"] = conv_relu_same_backward(d5, c5)
+    dx5, grads["w5r"], grads["b5r"] = conv_relu_same_backward(dr5, c5r)
+    dpooled, grads["wp"], grads["bp"] = conv_relu_same_backward(dp, cp)
+    dx_pad = max_pool_backward_naive(dpooled, pool_cache)
+    dx = dx + dx3 + dx5 + dx_pad[:, :, 1:-1, 1:-1]
+
+    # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
+    return dx, grads
+
+
+def inverted_residual_forward(x, params, block_param):
+    """MobileNetV2's inverted residual block (expansion, depthwise, linear bottleneck, residual).
+
+    1. expansion: 1x1 conv from C to C*t channels ('w_exp' (C*t, C, 1, 1), 'b_exp'), then ReLU6
+    2. depthwise: 3x3 depthwise conv with block_param['stride'] and pad 1 ('w_dw' (C*t, 1, 3, 3),
+       'b_dw'), then ReLU6
+    3. linear bottleneck: 1x1 conv from C*t to C_out channels ('w_proj', 'b_proj'), NO activation
+    4. residual: add x only when the stride is 1 and C_out == C; otherwise no skip
+    """
+    out, cache = None, None
+    # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
+
+    a, c_exp = conv_forward_naive(x, params["w_exp"], params["b_exp"], {"stride": 1, "pad": 0})
+    e, r_exp = relu6_forward(a)
+    d, c_dw = depthwise_conv_forward(e, params["w_dw"], params["b_dw"], {"stride": block_param["stride"], "pad": 1})
+    h, r_dw = relu6_forward(d)
+    out, c_proj = conv_forward_naive(h, params["w_proj"], params["b_proj"], {"stride": 1, "pad": 0})
+    skip = block_param["stride"] == 1 and out.shape[1] == x.shape[1]
+    if skip:
+        out = out + x
+    cache = (c_exp, r_exp, c_dw, r_dw, c_proj, skip)
+
+    # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
+    return out, cache
+
+
+def inverted_residual_backward(dout, cache):
+    """Backward of inverted_residual_forward: (dx, grads), grads with the keys of params."""
+    dx, grads = None, {}
+    # *****START OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
+
+    c_exp, r_exp, c_dw, r_dw, c_proj, skip = cache
+    dh, grads["w_proj"], grads["b_proj"] = conv_backward_naive(dout, c_proj)
+    de, grads["w_dw"], grads["b_dw"] = depthwise_conv_backward(relu6_backward(dh, r_dw), c_dw)
+    dx, grads["w_exp"], grads["b_exp"] = conv_backward_naive(relu6_backward(de, r_exp), c_exp)
+    if skip:
+        dx = dx + dout
+
+    # *****END OF YOUR CODE (DO NOT DELETE/MODIFY THIS LINE)*****
+    return dx, grads
