@@ -38,6 +38,7 @@ def measure(checks, driver, case, seed: int, threads: int) -> dict:
         trained = {k[len(config) + 1:]: v for k, v in outputs.items()
                    if k.startswith(config + "_") and not k.endswith("loss_history")}  # fmt: skip
         row[f"{config}_val"] = checks._accuracy(trained, params, config, data["X_val"], data["y_val"])
+        row[f"{config}_train_loss"] = checks._train_loss(trained, params, config, data["X_train"], data["y_train"])
         row[f"{config}_loss"] = float(outputs[f"{config}_loss_history"][-10:].mean())
     return row
 
@@ -55,8 +56,9 @@ def main() -> None:
     case = hw6.question("Q5").cases[0]
     configs = case.params["configs"]
     rows = []
-    print("| seed | BLAS threads | " + " | ".join(f"{c} val | {c} final loss" for c in configs) + " | CPU s |")
-    print("|---|---|" + "---|---|" * len(configs) + "---|")
+    print("| seed | BLAS threads | " + " | ".join(f"{c} val | {c} final loss | {c} train loss" for c in configs)
+          + " | CPU s |")
+    print("|---|---|" + "---|---|---|" * len(configs) + "---|")
     with RUNS.open("a", encoding="utf-8") as log:
         for seed in args.seeds:
             for threads in args.threads:
@@ -64,11 +66,14 @@ def main() -> None:
                 rows.append(row)
                 log.write(json.dumps(row) + "\n")
                 log.flush()  # a long calibration keeps every finished row
-                cells = " | ".join(f"{row[f'{c}_val']:.3f} | {row[f'{c}_loss']:.3f}" for c in configs)
+                cells = " | ".join(f"{row[f'{c}_val']:.3f} | {row[f'{c}_loss']:.3f} | {row[f'{c}_train_loss']:.3f}"
+                                   for c in configs)
                 print(f"| {seed} | {threads} | {cells} | {row['cpu_s']} |", flush=True)
     for config in configs:
         values = np.array([r[f"{config}_val"] for r in rows])
         print(f"{config}: val accuracy worst {values.min():.3f}, mean {values.mean():.3f}, best {values.max():.3f}")
+        losses = np.array([r[f"{config}_train_loss"] for r in rows])
+        print(f"{config}: train loss worst {losses.max():.3f}, mean {losses.mean():.3f}, best {losses.min():.3f}")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from grading_helpers import cli_args, make_zip, mutate, replace_function, source
@@ -153,3 +155,26 @@ def test_selfcheck_passes_the_reference_working_copy(hw6, tmp_path):
     assert result.exit_code == 0, result.output
     assert "Traceback" not in result.output and "FAIL" not in result.output, result.output
     assert "Total: 17 of 17 public cases passed here; 1 more checked after submission" in result.output, result.output
+
+
+def test_experiment_judge_measures_the_training_loss_itself(hw6):
+    """The experiment's judge (Q5) trusts no loss the sandbox reports: a network returned untrained
+    (small initial weights) fails its target even with a forged low loss history, and a NaN in a
+    history is named with its iteration; the plain network has no target."""
+    checks, case = hw6.checks(), hw6.question("Q5").cases[0]
+    outputs = {}
+    for config in case.params["configs"]:
+        model = checks._experiment_model(case.params, config)
+        outputs.update({f"{config}_{name}": value for name, value in model.params.items()})
+        for i in range(len(model.bn_params)):
+            channels = checks._bn_channels(model, i)
+            outputs[f"{config}_bn{i}_running_mean"] = np.zeros(channels, np.float32)
+            outputs[f"{config}_bn{i}_running_var"] = np.ones(channels, np.float32)
+        outputs[f"{config}_loss_history"] = np.full(120, 0.1)  # forged: "it learned"
+    outputs["residual_loss_history"][3] = np.nan
+    verdict = checks.experiment(outputs, {}, case, SimpleNamespace(data_source="embedded"))
+    assert not verdict.passed
+    assert "batchnorm: the training loss after training is 2.3" in verdict.message, verdict.message
+    assert "the network did not learn" in verdict.message
+    assert "residual: the loss became nan at iteration 4" in verdict.message
+    assert "plain" not in verdict.message and verdict.extras["plain_train_loss"] > 2.2

@@ -473,22 +473,41 @@ def _bn_channels(model: convnet.ConvNet, index: int) -> int:
     return gammas[index].size
 
 
-def _accuracy(trained: dict, params: dict, config: str, X: np.ndarray, y: np.ndarray) -> float:
-    """The reference forward pass, in test mode, with the student's parameters and running statistics."""
+def _trained_model(trained: dict, params: dict, config: str) -> convnet.ConvNet:
+    """The reference network holding the student's trained parameters and running statistics."""
     model = _experiment_model(params, config)
     model.params.update({k: np.asarray(trained[k], dtype=v.dtype) for k, v in model.params.items()})
     for i, bn_param in enumerate(model.bn_params):
         bn_param["running_mean"] = np.asarray(trained[f"bn{i}_running_mean"], dtype=np.float32)
         bn_param["running_var"] = np.asarray(trained[f"bn{i}_running_var"], dtype=np.float32)
+    return model
+
+
+def _accuracy(trained: dict, params: dict, config: str, X: np.ndarray, y: np.ndarray) -> float:
+    """The reference forward pass, in test mode, with the student's parameters and running statistics."""
+    model = _trained_model(trained, params, config)
     predictions = np.concatenate([np.argmax(model.loss(X[i : i + 250]), axis=1) for i in range(0, len(X), 250)])
     return float(np.mean(predictions == y))
 
 
+def _train_loss(trained: dict, params: dict, config: str, X: np.ndarray, y: np.ndarray, samples: int = 1000) -> float:
+    """The training loss the trained network reaches, measured here: the reference forward pass in
+    train mode (batch statistics, as during training) on the first `samples` training images, in the
+    case's batch size. The loss history the sandbox returns is only plotted, never believed."""
+    model = _trained_model(trained, params, config)
+    size = params["batch_size"]
+    losses = [model.loss(X[i : i + size], y[i : i + size])[0] for i in range(0, min(samples, len(X)), size)]
+    return float(np.mean(losses))
+
+
 @accepts_nonfinite
 def experiment(outputs, expected, case, context):
-    """Each run finishes with finite losses; the runs with a target reach it in held-out accuracy
-    (the plain deep network has none: the seed's point is that it does not learn; its accuracy is
-    reported)."""
+    """Each run finishes with finite losses; the runs with a target learn: the training loss the
+    parent measures with their trained parameters falls below the target (log 10 = 2.303 is where a
+    network that "does not learn at all" stays, as the seed's plain deep network does). Held-out
+    accuracy (test mode, running statistics) is reported, not judged: after 120 steps on 2,000
+    images the running statistics of a correct batch-norm network can still predict one class
+    (benchmarks/calibration-hw6_deep_cnn.md)."""
     params = case.params
     targets = params["targets"][describe_data(context)]
     data = _data(context.data_source, params["num_train"])
@@ -504,11 +523,14 @@ def experiment(outputs, expected, case, context):
         if not all(np.all(np.isfinite(v)) for v in trained.values()):
             problems.append(f"{config}: the trained parameters or running statistics hold NaN or inf")
             continue
-        accuracy = _accuracy(trained, params, config, data["X_val"], data["y_val"])
-        extras[f"{config}_val_accuracy"] = accuracy
+        train_loss = _train_loss(trained, params, config, data["X_train"], data["y_train"])
+        extras[f"{config}_train_loss"] = train_loss
+        extras[f"{config}_val_accuracy"] = _accuracy(trained, params, config, data["X_val"], data["y_val"])
         extras[f"{config}_loss_history"] = [float(v) for v in losses[:2000]]
-        if config in targets and accuracy < targets[config]:
-            problems.append(f"{config}: held-out accuracy {accuracy:.3f} is below the target {targets[config]:.2f}")
-    worst = min((extras.get(f"{c}_val_accuracy", 0.0) - t for c, t in targets.items()), default=0.0)
-    return Verdict(not problems, "worst val accuracy - target", worst, 0.0, "; ".join(problems), extras)
+        if config in targets and not train_loss <= targets[config]:
+            problems.append(f"{config}: the training loss after training is {train_loss:.3f}, above the target "
+                            f"{targets[config]:.2f} (log 10 = 2.303: the network did not learn)")  # fmt: skip
+    measured = [extras[f"{c}_train_loss"] - t for c, t in targets.items() if f"{c}_train_loss" in extras]
+    worst = max(measured) if measured else None
+    return Verdict(not problems, "worst training loss - target", worst, 0.0, "; ".join(problems), extras)
 
