@@ -12,7 +12,7 @@ demo: install
 
 test: install
 	ruff check .
-	$(PYTHON) -m pytest -q
+	$(PYTHON) -m pytest -q -n auto --dist loadfile  # one worker per core; a file stays on one worker (the PostgreSQL tests share one database)
 
 lint:
 	ruff check .
