@@ -110,7 +110,8 @@ def print_table(table: list[Row]) -> None:
     width = max(len(r[0]) for r in table)
     for name, value, unit, target in table:  # a target starts with a comparison; anything else is a note
         label = "target " + target if target.startswith(("<", ">", "=")) else target
-        print(f"{name.ljust(width)}  {value:10.3f} {unit:7s} {label}")
+        shown = f"{value:10.3f}" if isinstance(value, (int, float)) else f"{value!s:>10}"  # a row may carry a word
+        print(f"{name.ljust(width)}  {shown} {unit:7s} {label}")
 
 
 if __name__ == "__main__":
