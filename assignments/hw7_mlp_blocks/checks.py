@@ -26,7 +26,13 @@ from intro2ai import (  # HW7's reference package (the engine's own_package)
 from intro2ai.classifiers.fc_net import FullyConnectedNet
 
 from autograder.assignment import own_package
-from autograder.grading.judge import Verdict, accepts_nonfinite, judge_rel_error, rel_error
+from autograder.grading.judge import (
+    Verdict,
+    accepts_nonfinite,
+    judge_rel_error,
+    rel_error,
+    std_tolerance,
+)
 
 REFERENCE = Path(__file__).resolve().parents[2] / "reference" / "hw7_mlp_blocks"
 PACKAGE = "intro2ai"
@@ -170,7 +176,7 @@ def expect_net_init(inputs, params, context):
 
 
 def net_init(outputs, expected, case, context):
-    """Shapes (validated), dtype, zero biases, weights of mean 0 and std weight_scale (within 10%)."""
+    """Shapes (validated), dtype, zero biases, weights of std weight_scale (within std_tolerance)."""
     scale = case.params["kwargs"].get("weight_scale", 1e-2)
     problems = []
     for name, ref in expected.items():
@@ -179,7 +185,7 @@ def net_init(outputs, expected, case, context):
             problems.append(f"{name} has dtype {got.dtype}, expected {ref.dtype} (cast every parameter to dtype)")
         elif name.startswith("b") and np.any(got != 0):
             problems.append(f"{name} is not all zeros")
-        elif name.startswith("W") and abs(float(got.std()) - scale) > 0.1 * scale + 4 * scale / math.sqrt(got.size):
+        elif name.startswith("W") and abs(float(got.std()) / scale - 1.0) > std_tolerance(got.size):
             problems.append(f"{name} has std {float(got.std()):.2e}, expected weight_scale = {scale:.0e}")
     return _verdict(problems, "properties violated", float(len(problems)), 0.0)
 

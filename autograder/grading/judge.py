@@ -40,6 +40,14 @@ def rel_error(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.max(np.abs(x64 - y64) / np.maximum(1e-8, np.abs(x64) + np.abs(y64))))
 
 
+def std_tolerance(size: int) -> float:
+    """How far the sample std of `size` Gaussian draws may stray from sigma, relatively, before an
+    initialisation is judged wrong: 25 %, or five standard errors (1 / sqrt(2 size)) for small
+    arrays, so a correct random init fails with p < 1e-6 (a fixed 25 % on 70 draws failed one
+    correct init in 230). Wrong inits miss by far more: a forgotten scale by 100x, uniform draws by 71 %."""
+    return max(0.25, 5.0 / math.sqrt(2 * size))
+
+
 def validate(outputs: dict[str, np.ndarray], expected: dict[str, np.ndarray], finite: bool = True) -> None:
     """Raises `Invalid` unless every expected output is a finite ndarray of the right kind and shape.
 
