@@ -230,11 +230,15 @@ def im2col_backend(request, monkeypatch):
         monkeypatch.setattr(fast_layers, "im2col", im2col.im2col)
         monkeypatch.setattr(fast_layers, "col2im", im2col.col2im)
         monkeypatch.setattr(fast_layers, "pool_blocks_backward", None)
+        monkeypatch.setattr(fast_layers, "pool_bias_relu_forward", None)
+        monkeypatch.setattr(fast_layers, "pool_relu_backward", None)
     else:
         compiled = request.getfixturevalue("compiled_im2col")
         monkeypatch.setattr(fast_layers, "im2col", compiled.im2col_cython)
         monkeypatch.setattr(fast_layers, "col2im", compiled.col2im_cython)
         monkeypatch.setattr(fast_layers, "pool_blocks_backward", compiled.pool_blocks_backward)
+        monkeypatch.setattr(fast_layers, "pool_bias_relu_forward", compiled.pool_bias_relu_forward)
+        monkeypatch.setattr(fast_layers, "pool_relu_backward", compiled.pool_relu_backward)
     return request.param
 
 
@@ -341,6 +345,58 @@ def test_conv_pool_fast_ties_go_to_the_first_maximum(im2col_backend):
     np.testing.assert_array_equal(out, np.ones((1, 1, 2, 2)))
     assert db[0] == 10.0
     assert dw[0, 0, 0, 0] == pytest.approx(x[0, 0, 0::2, 0::2].ravel() @ [1.0, 2.0, 3.0, 4.0])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(("x_shape", "w_shape", "stride", "pad", "ph", "pw", "pool_stride"), CONV_POOL_CASES)
+def test_conv_relu_pool_matches_the_naive_layers(im2col_backend, x_shape, w_shape, stride, pad, ph, pw,
+                                                 pool_stride, dtype):
+    """layer_utils' conv-relu-pool (one compiled pass for pool, bias and ReLU where the pool tiles)
+    against conv, ReLU and pool run one after the other with the naive layers, about half of the
+    outputs cut by the ReLU (biases from -2 to +2 standard deviations of a conv output)."""
+    rng = np.random.default_rng(17)
+    x = rng.standard_normal(x_shape).astype(dtype)
+    w = rng.standard_normal(w_shape).astype(dtype)
+    b = (np.linspace(-2, 2, w_shape[0]) * np.sqrt(np.prod(w_shape[1:]))).astype(dtype)  # +-2 sd of a conv output
+    conv_param = {"stride": stride, "pad": pad}
+    pool_param = {"pool_height": ph, "pool_width": pw, "stride": pool_stride}
+    out, cache = conv_relu_pool_forward(x, w, b, conv_param, pool_param)
+    as64 = [v.astype(np.float64) for v in (x, w, b)]
+    conv_out, conv_cache = conv_forward_naive(*as64, conv_param)
+    relu_out = np.maximum(conv_out, 0)
+    expected, pool_cache = max_pool_forward_naive(relu_out, pool_param)
+    assert_matches(out, expected, dtype)
+    assert 0.1 < np.mean(expected == 0) < 0.9
+
+    dout = rng.standard_normal(out.shape).astype(dtype)
+    drelu = max_pool_backward_naive(dout.astype(np.float64), pool_cache) * (conv_out > 0)
+    expected_grads = conv_backward_naive(drelu, conv_cache)
+    for grad, expected_grad in zip(conv_relu_pool_backward(dout, cache), expected_grads, strict=True):
+        assert_matches(grad, expected_grad, dtype)
+
+
+def test_conv_relu_pool_ties_zeros_and_nan(compiled_im2col, monkeypatch):
+    """The compiled pool-bias-ReLU pass: a tie's gradient goes to the window's first maximum; an
+    output the ReLU cuts passes no gradient, to the weights or the bias; a NaN reaches the output
+    (a diverging network must still show NaN in its loss)."""
+    monkeypatch.setattr(fast_layers, "pool_bias_relu_forward", compiled_im2col.pool_bias_relu_forward)
+    monkeypatch.setattr(fast_layers, "pool_relu_backward", compiled_im2col.pool_relu_backward)
+    monkeypatch.setattr(fast_layers, "im2col", compiled_im2col.im2col_cython)
+    x = np.random.default_rng(0).standard_normal((1, 1, 4, 4))
+    conv_param, pool_param = {"stride": 1, "pad": 0}, {"pool_height": 2, "pool_width": 2, "stride": 2}
+    w, b = np.zeros((2, 1, 1, 1)), np.array([1.0, -1.0])  # every conv output ties; filter 1 is cut
+    out, cache = conv_relu_pool_forward(x, w, b, conv_param, pool_param)
+    assert cache[0] == "fused"
+    np.testing.assert_array_equal(out, np.stack([np.ones((2, 2)), np.zeros((2, 2))])[None])
+    dout = np.arange(1.0, 9.0).reshape(1, 2, 2, 2)
+    _, dw, db = conv_relu_pool_backward(dout, cache)
+    np.testing.assert_array_equal(db, [10.0, 0.0])
+    assert dw[0, 0, 0, 0] == pytest.approx(x[0, 0, 0::2, 0::2].ravel() @ [1.0, 2.0, 3.0, 4.0])
+    assert dw[1, 0, 0, 0] == 0.0
+
+    x[0, 0, 3, 3] = np.nan
+    out, _ = conv_relu_pool_forward(x, np.ones((2, 1, 1, 1)), b, conv_param, pool_param)
+    assert np.isnan(out[0, :, 1, 1]).all() and np.isfinite(out[0, :, 0, :]).all()
 
 
 @pytest.mark.parametrize(("padded_shape", "field", "stride", "block"), [
