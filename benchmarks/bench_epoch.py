@@ -12,6 +12,9 @@ every figure is printed beside a baseline taken in the same process:
 * per-iteration time: the median of several short blocks of Solver steps (robust to other
   processes' bursts), times the epoch's iterations, beside the measured full epoch (which also
   holds Solver.train's two accuracy checks: 4,000 forward images, ~3 % beyond the FLOP count).
+* side by side: as `grade batch` grades a class (a worker per core, one BLAS thread each), one
+  process per core trains at once; each reports its step median, and the epoch's cost per
+  submission is that step x iterations / processes (the cores shared, memory bandwidth too).
 * Adam: the measured step over all weights against its memory-bandwidth bound (measured copy
   bandwidth x the bytes Adam must move: read w, dw, m, v; write w, m, v).
 * peak resident memory (getrusage maxrss, the data included; target <= 1 GiB).
@@ -19,7 +22,7 @@ every figure is printed beside a baseline taken in the same process:
     python benchmarks/bench_epoch.py [--epochs N] [--blocks B] [--block-iterations K]
                                      [--source embedded|cifar10-subset|<folder>] [--blas-threads T]
                                      [--package reference|template|<folder>] [--package-name intro2ai]
-                                     [--json]
+                                     [--side-by-side P] [--json]
 
 `--package DIR --package-name cs231n` times the cs231n course code (a completed assignment 2
 checkout with the same ThreeLayerConvNet and Solver API) for comparison; it is not part of this
@@ -37,7 +40,9 @@ import json
 import os
 import resource
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -159,6 +164,42 @@ def adam_seconds(params: dict, package: str, runs: int = 7) -> float:
     return _median_seconds(step, runs)
 
 
+def side_by_side_steps(args: argparse.Namespace, processes: int) -> list[float]:
+    """Seconds per Solver step of `processes` one-BLAS-thread trainings run at once (a worker each).
+
+    Each worker loads the data and warms up, then waits for all the others (a file each in a
+    shared folder) before its timed blocks, so that the timed steps overlap.
+    """
+    with tempfile.TemporaryDirectory() as ready:
+        command = [sys.executable, __file__, "--worker", ready, "--workers", str(processes), "--blas-threads", "1",
+                   "--package", args.package, "--package-name", args.package_name,
+                   "--blocks", str(args.blocks), "--block-iterations", str(args.block_iterations)]  # fmt: skip
+        if args.source:
+            command += ["--source", args.source]
+        workers = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(processes)]
+        outputs = [worker.communicate()[0] for worker in workers]
+    if any(worker.returncode for worker in workers):
+        raise RuntimeError("a side-by-side training worker failed")
+    return [float(out.strip().splitlines()[-1]) for out in outputs]
+
+
+def worker_main(args: argparse.Namespace, data: dict) -> None:
+    """One side-by-side trainer: warm up, wait for the others, print the median step (seconds)."""
+    solver = make_solver(data, 231, args.package_name)
+    for _ in range(5):
+        solver._step()
+    Path(args.worker, str(os.getpid())).touch()
+    while len(os.listdir(args.worker)) < args.workers:
+        time.sleep(0.01)
+    per_step = []
+    for _ in range(args.blocks):
+        start = time.perf_counter()
+        for _ in range(args.block_iterations):
+            solver._step()
+        per_step.append((time.perf_counter() - start) / args.block_iterations)
+    print(statistics.median(per_step))
+
+
 ROWS: list[tuple[str, float, str, str]] = []  # (name, value, unit, target and note) for run_all.py
 
 
@@ -178,6 +219,10 @@ def main() -> None:
     parser.add_argument("--blas-threads", type=int, default=None,
                         help="BLAS threads (default: the BLAS library's own, one per core)")
     parser.add_argument("--package-name", default="intro2ai", help="the package to train (cs231n for the course code)")
+    parser.add_argument("--side-by-side", type=int, default=os.cpu_count() or 1,
+                        help="one-BLAS-thread trainings run at once for the per-submission cost (0: skip)")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)  # a side-by-side trainer: its ready folder
+    parser.add_argument("--workers", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true", help="end with the rows as one JSON line (for run_all.py)")
     args = parser.parse_args()
     if args.blas_threads is not None:  # read by the BLAS library when numpy is first imported
@@ -191,6 +236,9 @@ def main() -> None:
 
     start = time.perf_counter()
     data = get_CIFAR10_data(source=args.source)
+    if args.worker:
+        worker_main(args, data)
+        return
     images = data["X_train"].shape[0]
     iterations = max(images // BATCH, 1)
     fast_layers = importlib.import_module(f"{package}.fast_layers")
@@ -215,6 +263,7 @@ def main() -> None:
     row("  ratio", adam_s / adam_bound, "x bound")
 
     steps = iteration_seconds(data, package, args.blocks, args.block_iterations)
+    side_by_side = side_by_side_steps(args, args.side_by_side) if args.side_by_side > 1 else []
     step = statistics.median(steps)
     row("Solver step (median of blocks)", step * 1e3, "ms",
         note=f"load {load():.2f}; blocks {', '.join(f'{s * 1e3:.1f}' for s in steps)}")
@@ -238,6 +287,11 @@ def main() -> None:
     row("BLAS floor (FLOP / larger peak)", floor, "s")
     row("epoch from the step median", step * iterations, "s", note=f"{iterations} steps")
     row("  ratio to the floor", step * iterations / floor, "x floor", f"<= {EPOCH_TARGET:g}")
+    if side_by_side:
+        shared = statistics.median(side_by_side) * iterations / len(side_by_side)
+        row(f"epoch per submission, {len(side_by_side)} trainings side by side", shared, "s",
+            note=f"1 BLAS thread each, as grade batch runs them; steps {', '.join(f'{s * 1e3:.1f}' for s in side_by_side)} ms")
+        row("  ratio to the floor", shared / floor, "x floor", f"<= {EPOCH_TARGET:g}")
     if epochs:
         epoch = min(epochs)
         row("epoch measured (best)", epoch, "s")
