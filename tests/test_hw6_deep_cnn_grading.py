@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import shutil
+import threading
 from types import SimpleNamespace
 
 import numpy as np
@@ -64,6 +65,49 @@ def test_template_scores_zero_and_says_not_implemented(tmp_path, hw6):
     for question in result["questions"]:
         assert question["status"] == "not_implemented", question
         assert all(c["status"] == "not_implemented" for c in question["cases"])
+
+
+def _met(barrier: threading.Barrier) -> bool:
+    """Whether the other thread reached the barrier too (False once the barrier broke or timed out)."""
+    try:
+        barrier.wait()
+    except threading.BrokenBarrierError:
+        return False
+    return True
+
+
+def test_checks_of_groups_graded_in_parallel_never_overlap(tmp_path, hw6, monkeypatch):
+    """The groups of a grade run in threads, and HW6's checks patch the reference's spatial batch
+    norm with the stand-in while they compute a network's stub outputs (`_both_ways`): Q2's expected
+    outputs, computed meanwhile by another thread, came from the stand-in, which keeps no running
+    variance: KeyError 'running_var', a grader fault (`score` None), seen once under load. Here Q1's
+    first expected output holds the stand-in until Q2's first one is computed (barriers, so the
+    overlap does not depend on load); checks functions run one at a time, so the barriers break
+    instead and the template scores its 0."""
+    checks = hw6.checks()
+    started, finished = threading.Barrier(2, timeout=5), threading.Barrier(2, timeout=5)
+    overlaps = []
+    bn_forward, spatial_forward = checks.expect_bn_forward, checks.expect_spatial_forward
+
+    def bn_forward_holding_the_stand_in(inputs, params, context):
+        with checks.DRIVER.stand_in_batchnorm([checks.layers, checks.layer_utils, checks.convnet]):
+            if _met(started):
+                overlaps.append("Q1 and Q2")
+                _met(finished)
+        return bn_forward(inputs, params, context)
+
+    def spatial_forward_meanwhile(inputs, params, context):
+        met = _met(started)
+        try:
+            return spatial_forward(inputs, params, context)
+        finally:
+            if met:
+                _met(finished)
+
+    monkeypatch.setattr(checks, "expect_bn_forward", bn_forward_holding_the_stand_in)
+    monkeypatch.setattr(checks, "expect_spatial_forward", spatial_forward_meanwhile)
+    result = grade(tmp_path, hw6, files(hw6, root=hw6.template_dir))
+    assert (result["status"], result["score"], overlaps) == ("graded", 0, []), result["message"]
 
 
 def _reference(hw6, rel):

@@ -40,12 +40,23 @@ def rel_error(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.max(np.abs(x64 - y64) / np.maximum(1e-8, np.abs(x64) + np.abs(y64))))
 
 
+STD_ERRORS = 6.0  # standard errors of a sample std a correct init may stray (see std_tolerance)
+
+
 def std_tolerance(size: int) -> float:
     """How far the sample std of `size` Gaussian draws may stray from sigma, relatively, before an
-    initialisation is judged wrong: 25 %, or five standard errors (1 / sqrt(2 size)) for small
-    arrays, so a correct random init fails with p < 1e-6 (a fixed 25 % on 70 draws failed one
-    correct init in 230). Wrong inits miss by far more: a forgotten scale by 100x, uniform draws by 71 %."""
-    return max(0.25, 5.0 / math.sqrt(2 * size))
+    initialisation is judged wrong: 25 %, or six standard errors (1 / sqrt(2 size)) for small arrays.
+
+    Six, not five: a case judges every weight of a network and fails on the worst, so the budget
+    is per case, and the sample std of a small array is skewed (n s^2 / sigma^2 is chi-square with
+    n - 1 degrees of freedom), its upper tail heavier than the normal one. Exactly, five standard
+    errors fail a correct 20-81-entry weight with p = 6.5e-7 to 8.5e-7, and HW5's small-network and
+    HW6's residual cases (two and seven such weights) with p = 1.3e-6 and 1.4e-6; six fail one
+    weight of any size >= 20 with p <= 9.2e-9 (the FALSE_FAILURE of HW7's and HW8's statistical
+    judges), a case with p <= 1e-7. A fixed 25 % failed a correct 70-entry weight once in 230 draws.
+    Wrong inits miss by far more: a forgotten scale by 100x, uniform draws by 71 % (caught from 36
+    entries on; every case has larger weights)."""
+    return max(0.25, STD_ERRORS / math.sqrt(2 * size))
 
 
 def validate(outputs: dict[str, np.ndarray], expected: dict[str, np.ndarray], finite: bool = True) -> None:

@@ -78,6 +78,16 @@ from autograder.sandbox.supervisor import (
 )
 
 MAX_RUNS_PER_GROUP = 3
+CHECKS_LOCK = threading.RLock()
+"""Held while a checks function runs (probe, expect, judge), in every grade of this process.
+
+The groups of a grade run in threads, so that their sandboxes share the cores; the checks are
+trusted code written as plain scripts, free to use process-wide state: numpy's global random
+state seeded for a reference model (HW5, HW6), the batch-norm stand-in patched into the
+reference's modules (HW6's `_both_ways`), `sys.modules` swapped for a fresh reference import
+(HW7's `own_reference`). Two at once broke each other: Q2's expected outputs computed while Q3
+held HW6's stand-in raised KeyError 'running_var', a grader fault (`score` None) that load made
+likely (tests/test_hw6_deep_cnn_grading.py). The sandbox runs, the long part, still overlap."""
 UNFINISHED_MESSAGES = {
     "timeout": "did not finish within the time limit ({limit:g} s); the run was killed",
     "memory": "ran out of memory (limit {memory} MiB)",
@@ -491,8 +501,9 @@ def _start_failure(outcome: RunOutcome) -> str:
 def prepare_case(case: Case, qindex: int, cindex: int, context: GradingContext, checks) -> tuple[dict, dict]:
     """Probe inputs (sent to the sandbox) and reference outputs (kept in the parent)."""
     rng = np.random.default_rng([context.seed, qindex, cindex, 1])
-    inputs = getattr(checks, case.probe)(case.params, rng, context)
-    expected = getattr(checks, "expect_" + case.expect)(inputs, case.params, context)
+    with CHECKS_LOCK:
+        inputs = getattr(checks, case.probe)(case.params, rng, context)
+        expected = getattr(checks, "expect_" + case.expect)(inputs, case.params, context)
     return inputs, expected
 
 
@@ -518,7 +529,8 @@ def case_verdict(case: Case, record: CaseRecord | None, prepared: tuple[dict, di
     try:
         judge = judge_for(case.judge, checks)
         validate(record.arrays, expected, finite=not getattr(judge, "accepts_nonfinite", False))
-        verdict = judge(record.arrays, expected, case, context)
+        with CHECKS_LOCK:
+            verdict = judge(record.arrays, expected, case, context)
     except Invalid as exc:
         return CaseResult(case, False, "failed", message=str(exc), timing=timing)
     except (ValueError, TypeError, KeyError, IndexError, ArithmeticError) as exc:  # odd but valid-looking outputs
