@@ -9,14 +9,20 @@ every figure is printed beside a baseline taken in the same process:
   the training; the larger of the two sets the floor (the conservative choice).
 * FLOP: the epoch's arithmetic (conv forward, dw and dx; each affine forward, dw and dx), from
   the model's weight shapes. floor = FLOP / peak; ratio = epoch / floor (the target is <= 2).
+* the products alone: every matrix product of one step (those the floor counts) timed at its
+  own shapes, times the epoch's iterations: how close to the floor BLAS itself gets on these
+  skinny products, before any other work of the step.
 * per-iteration time: the median of several short blocks of Solver steps (robust to other
   processes' bursts), times the epoch's iterations, beside the measured full epoch (which also
   holds Solver.train's two accuracy checks: 4,000 forward images, ~3 % beyond the FLOP count).
 * side by side: as `grade batch` grades a class (a worker per core, one BLAS thread each), one
   process per core trains at once; each reports its step median, and the epoch's cost per
   submission is that step x iterations / processes (the cores shared, memory bandwidth too).
-* Adam: the measured step over all weights against its memory-bandwidth bound (measured copy
-  bandwidth x the bytes Adam must move: read w, dw, m, v; write w, m, v).
+* Adam: the measured step over all weights against its memory-bandwidth bound (the bytes Adam
+  must move, read w, dw, m, v and write w, m, v, at the streaming bandwidth of an in-place
+  `a += b` over arrays of the largest weight's size, which moves its bytes as Adam does: every
+  written array was read first. A plain copy also reads its destination before writing it,
+  so counting its bytes as read + write put the bound 3x above Adam's own time.)
 * peak resident memory (getrusage maxrss, the data included; target <= 1 GiB).
 
     python benchmarks/bench_epoch.py [--epochs N] [--blocks B] [--block-iterations K]
@@ -65,7 +71,7 @@ class Peak:
 
 @dataclass(frozen=True)
 class Bandwidth:
-    """Median copy bandwidth (bytes read + written per second) of a 64 MiB float32 array."""
+    """Median streaming bandwidth (bytes read + written per second) of an in-place a += b."""
 
     bytes_per_s: float
     load: float
@@ -100,13 +106,13 @@ def gemm_peak(runs: int = 5, n: int = 2048) -> Peak:
     return Peak(2 * n**3 / seconds / 1e9, load())
 
 
-def copy_bandwidth(runs: int = 7) -> Bandwidth:
+def stream_bandwidth(elements: int, runs: int = 7) -> Bandwidth:
+    """In-place a += b over float32 arrays of `elements`: reads a and b, writes a (3 x nbytes)."""
     import numpy as np
 
-    src = np.ones(16 * 2**20, dtype=np.float32)
-    dst = np.empty_like(src)
-    seconds = _median_seconds(lambda: np.copyto(dst, src), runs)
-    return Bandwidth(2 * src.nbytes / seconds, load())
+    a, b = np.ones(elements, dtype=np.float32), np.full(elements, 1e-7, dtype=np.float32)
+    seconds = _median_seconds(lambda: np.add(a, b, out=a), runs)
+    return Bandwidth(3 * a.nbytes / seconds, load())
 
 
 def epoch_flop(params: dict, images: int) -> float:
@@ -117,6 +123,28 @@ def epoch_flop(params: dict, images: int) -> float:
     conv = 2 * F * C * HH * WW * H * W
     affine = sum(2 * params[name].shape[0] * params[name].shape[1] for name in ("W2", "W3"))
     return 3 * (conv + affine) * images
+
+
+def step_products(params: dict, batch: int, runs: int = 7) -> float:
+    """Seconds of one step's matrix products alone, each at its own shapes (the floor's FLOP):
+    conv forward, dw and dx over im2col columns; each affine layer's forward, dw and dx."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    F, C, HH, WW = params["W1"].shape
+    columns = batch * 32 * 32
+
+    def rand(*shape):
+        return rng.standard_normal(shape, dtype=np.float32)
+
+    w, cols, dout = rand(F, C * HH * WW), rand(C * HH * WW, columns), rand(F, columns)
+    products = [lambda: w @ cols, lambda: cols @ dout.T, lambda: w.T @ dout]
+    for name in ("W2", "W3"):
+        D, H = params[name].shape
+        x, weight, grad = rand(batch, D), rand(D, H), rand(batch, H)
+        products += [lambda x=x, weight=weight: x @ weight, lambda x=x, grad=grad: x.T @ grad,
+                     lambda weight=weight, grad=grad: weight @ grad.T]  # fmt: skip
+    return sum(_median_seconds(product, runs) for product in products)
 
 
 def adam_bytes(params: dict) -> int:
@@ -254,14 +282,15 @@ def main() -> None:
     flop = epoch_flop(params, images)
     before = gemm_peak()
     row("float32 GEMM peak, before", before.gflops, "GFLOP/s", note=f"load {before.load:.2f}")
-    bandwidth = copy_bandwidth()
-    row("copy bandwidth (read + write)", bandwidth.bytes_per_s / 1e9, "GB/s", note=f"load {bandwidth.load:.2f}")
+    bandwidth = stream_bandwidth(max(p.size for p in params.values()))
+    row("streaming bandwidth (in-place a += b)", bandwidth.bytes_per_s / 1e9, "GB/s", note=f"load {bandwidth.load:.2f}")
     adam_s = adam_seconds(params, package)
     adam_bound = adam_bytes(params) / bandwidth.bytes_per_s
     row("Adam step, all weights", adam_s * 1e3, "ms", note=f"load {load():.2f}")
     row("  its memory-bandwidth bound", adam_bound * 1e3, "ms", note=f"{adam_bytes(params) / 2**20:.0f} MiB moved")
     row("  ratio", adam_s / adam_bound, "x bound")
 
+    products = step_products(params, BATCH)
     steps = iteration_seconds(data, package, args.blocks, args.block_iterations)
     side_by_side = side_by_side_steps(args, args.side_by_side) if args.side_by_side > 1 else []
     step = statistics.median(steps)
@@ -285,6 +314,8 @@ def main() -> None:
     floor = flop / (peak * 1e9)
     row("epoch arithmetic", flop / 1e12, "TFLOP", note="conv fwd+dw+dx, affine fwd+dw+dx")
     row("BLAS floor (FLOP / larger peak)", floor, "s")
+    row("matrix products alone, at the epoch's shapes", products * iterations, "s", note="BLAS on these shapes")
+    row("  ratio to the floor", products * iterations / floor, "x floor")
     row("epoch from the step median", step * iterations, "s", note=f"{iterations} steps")
     row("  ratio to the floor", step * iterations / floor, "x floor", f"<= {EPOCH_TARGET:g}")
     if side_by_side:
