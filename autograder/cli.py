@@ -246,27 +246,39 @@ def demo_command(assignment_name, data, no_training, workdir, allow_weaker_isola
 @click.option("--zip-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Also write the students' release zip into this folder.")  # fmt: skip
 def generate_command(assignment_name, check, zip_dir) -> None:
-    """Write student_template/<assignment>/ from reference/, solution regions stripped."""
+    """Write student_template/<assignment>/ from reference/, solution regions stripped.
+
+    Without -a (and with several assignments), every assignment: `grade generate --check` then
+    proves the whole student_template/ is in sync.
+    """
     from autograder.authoring.generate import build_release_zip, generate_template, template_drift
     from autograder.authoring.markers import AuthoringError
 
-    assignment = _assignment(assignment_name)
-    try:
-        if check:
-            drift = template_drift(assignment)
-            for line in drift:
-                click.echo(f"  out of date: {line}", err=True)
-            if drift:
-                raise click.ClickException(f"{assignment.template_dir} is out of sync with reference/ — run `grade generate`")
-            click.echo(f"{assignment.template_dir} is in sync with reference/")
-            return
-        report = generate_template(assignment)
-        click.echo(f"wrote {assignment.template_dir}: {len(report.files)} files, {len(report.changed)} changed, "
-                   f"{len(report.removed)} removed, {len(report.stubs)} solution regions stubbed")  # fmt: skip
-        if zip_dir:
-            click.echo(f"release zip: {build_release_zip(assignment, zip_dir)}")
-    except AuthoringError as exc:
-        raise click.ClickException(str(exc)) from exc
+    chosen = assignment_name or default_assignment()
+    names = [chosen] if chosen else available_assignments()
+    out_of_sync = []
+    for name in names:
+        assignment = _assignment(name)
+        try:
+            if check:
+                drift = template_drift(assignment)
+                for line in drift:
+                    click.echo(f"  {assignment.id}: out of date: {line}", err=True)
+                if drift:
+                    out_of_sync.append(assignment.id)
+                else:
+                    click.echo(f"{assignment.template_dir} is in sync with reference/")
+                continue
+            report = generate_template(assignment)
+            click.echo(f"wrote {assignment.template_dir}: {len(report.files)} files, {len(report.changed)} changed, "
+                       f"{len(report.removed)} removed, {len(report.stubs)} solution regions stubbed")  # fmt: skip
+            if zip_dir:
+                click.echo(f"release zip: {build_release_zip(assignment, zip_dir)}")
+        except AuthoringError as exc:
+            raise click.ClickException(str(exc)) from exc
+    if out_of_sync:
+        raise click.ClickException(f"student_template/ is out of sync with reference/ for {', '.join(out_of_sync)} "
+                                   f"— run `grade generate -a {out_of_sync[0]}`")  # fmt: skip
 
 
 @main.command("validate")

@@ -196,6 +196,20 @@ def test_committed_template_is_in_sync(hw5) -> None:
     assert template_drift(hw5) == []
 
 
+def test_generate_check_without_an_assignment_checks_every_template() -> None:
+    """`make demo` runs `grade generate --check` without -a: every homework's committed template
+    must be in sync (HW6 and HW8 copy HW5's given code, so a change there drifts them too)."""
+    from click.testing import CliRunner
+
+    from autograder.assignment import available_assignments
+    from autograder.cli import main
+
+    result = CliRunner().invoke(main, ["generate", "--check"])
+    assert result.exit_code == 0, result.output
+    for name in available_assignments():
+        assert f"student_template/{name} is in sync" in result.output
+
+
 def test_hw5_regenerating_changes_nothing(hw5, tmp_path: Path) -> None:
     spec = replace(hw5, template_dir=tmp_path / "hw5_cnn")
     first = generate_template(spec)

@@ -70,12 +70,16 @@ def conv_relu_pool_forward(x, w, b, conv_param, pool_param):
 
     The ReLU is applied after the pool: max-pooling and ReLU commute (both are monotone), so
     the output and the gradients are those of conv-relu-pool, and the ReLU touches a quarter
-    of the values. conv_pool_forward_fast fuses the conv and the pool.
+    of the values. conv_relu_pool_forward_fast runs the pool, bias and ReLU in one compiled pass
+    when it can; else conv_pool_forward_fast fuses the conv and the pool.
     """
+    fused = conv_relu_pool_forward_fast(x, w, b, conv_param, pool_param)
+    if fused is not None:
+        out, fused_cache = fused
+        return out, ("fused", fused_cache)
     s, conv_pool_cache = conv_pool_forward_fast(x, w, b, conv_param, pool_param)
     out, relu_cache = relu_forward(s)
-    cache = (conv_pool_cache, relu_cache)
-    return out, cache
+    return out, ("layers", (conv_pool_cache, relu_cache))
 
 
 def conv_relu_pool_backward(dout, cache, need_dx=True):
@@ -83,6 +87,9 @@ def conv_relu_pool_backward(dout, cache, need_dx=True):
 
     need_dx=False skips the input gradient (dx is None), for a network's first layer.
     """
+    kind, cache = cache
+    if kind == "fused":
+        return conv_relu_pool_backward_fast(dout, cache, need_dx=need_dx)
     conv_pool_cache, relu_cache = cache
     ds = relu_backward(dout, relu_cache)
     dx, dw, db = conv_pool_backward_fast(ds, conv_pool_cache, need_dx=need_dx)
