@@ -68,7 +68,6 @@ from autograder.sandbox.cgroup import cgroup_version
 from autograder.sandbox.command import Isolation, SandboxUnavailable, isolation_for, sandbox_uid
 from autograder.sandbox.slots import sandbox_slot
 from autograder.sandbox.supervisor import (
-    IDLE_SHARE,
     CaseRecord,
     RunOutcome,
     SandboxCase,
@@ -95,10 +94,11 @@ UNFINISHED_MESSAGES = {
     "crashed": "the sandboxed process died before finishing this case",
 }
 CPU_MESSAGE = "used more than its CPU time limit ({limit:g} s of CPU{reference}); the run was killed"
-IDLE_MESSAGE = ("did not finish within the wall-clock time limit ({wall:g} s) and used only {cpu:.2f} s of CPU: "
+IDLE_MESSAGE = ("did not finish within the wall-clock time limit ({wall:g} s) and used only {cpu:.2f} s of CPU{queued}: "
                 "it was waiting (sleep, input(), a lock, a child process), not computing")  # fmt: skip
 BUSY_MESSAGE = ("the grading machine was too busy to finish this case ({cpu:.1f} s of CPU in {wall:.0f} s of wall "
-                "time; its limit is {limit:g} s of CPU): a grader problem, not your code; ask for a regrade")  # fmt: skip
+                "time{queued}; its limit is {limit:g} s of CPU): a grader problem, not your code; ask for a regrade")  # fmt: skip
+UNMEASURED_WAIT = " (its wait for a CPU was not measurable here: judged on CPU time alone)"
 
 
 class GraderFault(Exception):
@@ -514,7 +514,7 @@ def case_verdict(case: Case, record: CaseRecord | None, prepared: tuple[dict, di
     budget = budget or CaseBudget(fixed_time(limits))
     limit = budget.limit
     timing = CaseTime(record.cpu_s, record.wall_s, limit.cpu_s if math.isfinite(limit.cpu_s) else None,
-                        limit.wall_s, limit.busy_wall_s, budget.reference_cpu_s)  # fmt: skip
+                        limit.wall_s, limit.busy_wall_s, budget.reference_cpu_s, record.wait_s)  # fmt: skip
     if record.status in UNFINISHED_MESSAGES:
         status, message = _unfinished(case, record, limits, budget)
         return CaseResult(case, False, status, message=message, timing=timing)
@@ -548,10 +548,11 @@ def _unfinished(case: Case, record: CaseRecord, limits: Limits, budget: CaseBudg
         if case.timeout_hint and reference and budget.hint_multiple and cpu >= budget.hint_multiple * reference:
             message += f": {case.timeout_hint}"
         return "timeout", message
-    if record.status == "timeout" and math.isfinite(limit.cpu_s) and record.killed_by == "wall":
-        if cpu < IDLE_SHARE * wall:
-            return "timeout", IDLE_MESSAGE.format(wall=limit.wall_s, cpu=cpu)
-        return "error", BUSY_MESSAGE.format(cpu=cpu, wall=wall, limit=limit.cpu_s)
+    if record.status == "timeout" and math.isfinite(limit.cpu_s) and record.killed_by in ("wall", "busy"):
+        queued = UNMEASURED_WAIT if record.wait_s is None else f" and waited {record.wait_s:.1f} s for one"
+        if record.killed_by == "wall":
+            return "timeout", IDLE_MESSAGE.format(wall=limit.wall_s, cpu=cpu, queued=queued)
+        return "error", BUSY_MESSAGE.format(cpu=cpu, wall=wall, limit=limit.cpu_s, queued=queued)
     return record.status, UNFINISHED_MESSAGES[record.status].format(limit=limit.wall_s, memory=limits.memory_mb)
 
 
