@@ -17,8 +17,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from grading_helpers import make_zip, reference_files
 
-from autograder.assignment import Limits
+from autograder.assignment import Limits, load_assignment
+from autograder.grading.run import RunOptions, calibrate_limits, grade_zip
 from autograder.sandbox import supervisor
 from autograder.sandbox.cgroup import ROOT, SlotCgroup, cgroup_version
 from autograder.sandbox.command import bwrap_path, isolation_for, sandbox_uid
@@ -173,3 +175,38 @@ def test_a_starved_case_is_stopped_at_the_busy_net_as_the_machine_s_fault(tmp_pa
         outcome = run(tmp_path, cases(case("computes", "compute", dataclasses.replace(LIMIT, busy_wall_s=2.0))))
     computes = outcome.records["computes"]
     assert computes.status == "timeout" and computes.killed_by == "busy", computes
+
+
+# ---------------------------------------------------------------- through the grade: the score tells the truth
+
+
+@pytest.fixture(scope="module")
+def hw5():
+    return load_assignment("hw5_cnn")
+
+
+def starved_grade(tmp_path, monkeypatch, assignment, busy_wall_multiple: float) -> dict:
+    """Grades the reference's Q1 starved, its cost measured first (unstarved, as on a grader's first run)."""
+    fast = dataclasses.replace(assignment, time_policy=dataclasses.replace(
+        assignment.time_policy, floor_s=0.5, wall_slack_s=1.0, busy_wall_multiple=busy_wall_multiple))  # fmt: skip
+    options = RunOptions(seed=4, only=("Q1",), skip_groups=("overfit", "train"), run_notebook=False,
+                         cache_dir=tmp_path / "costs", workdir=tmp_path / "work")  # fmt: skip
+    calibrate_limits(fast, dataclasses.replace(options, only=("Q1",)))
+    zip_path = make_zip(tmp_path / "submit.zip", reference_files(assignment))
+    with starved(monkeypatch):
+        return grade_zip(zip_path, fast, options).to_json()
+
+
+def test_a_correct_submission_keeps_its_points_on_a_starved_machine(tmp_path, monkeypatch, hw5):
+    result = starved_grade(tmp_path, monkeypatch, hw5, busy_wall_multiple=40.0)
+    q1 = result["questions"][0]
+    assert result["status"] == "graded" and q1["score"] == q1["max_score"], (q1["message"], q1["cases"])
+    first = q1["cases"][0]["time"]  # charged the starved start-up: past its wall net, yet not stopped
+    assert first["wall_s"] > first["wall_limit_s"] and first["cpu_s"] < IDLE_SHARE * first["wall_s"], first
+    assert first["wait_s"] is not None and first["cpu_s"] + first["wait_s"] >= IDLE_SHARE * first["wall_s"]
+
+
+def test_a_start_up_starved_past_the_busy_net_is_a_grader_fault_saying_so(tmp_path, monkeypatch, hw5):
+    result = starved_grade(tmp_path, monkeypatch, hw5, busy_wall_multiple=1.0)
+    assert result["status"] == "error" and result["score"] is None, result["message"]
+    assert "could not start after 3 tries: the machine was too busy" in result["message"], result["message"]

@@ -491,10 +491,15 @@ class Timekeeper:
 
 
 def _start_failure(outcome: RunOutcome) -> str:
-    """Why a run started no case: the last line the sandbox or runtime printed, else its exit code.
+    """Why a run started no case: the machine too busy to start it, else the last line the sandbox
+    or runtime printed, else its exit code.
 
     The runner imports student code only inside a case, so this is never the student's doing.
     """
+    if outcome.stopped_by == "busy" and outcome.stopped:
+        used = outcome.stopped
+        return (f"the machine was too busy: the start-up got {used.cpu_s:.2f} s of CPU in {used.wall_s:.0f} s "
+                f"of wall time, {used.wait_s or 0:.0f} s of it waiting for a CPU")  # fmt: skip
     return (outcome.stderr.strip().splitlines() or [f"exit code {outcome.returncode}, no output"])[-1][:300]
 
 

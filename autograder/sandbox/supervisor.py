@@ -111,6 +111,8 @@ class RunOutcome:
     stderr: str
     seconds: float
     problem: str | None = None
+    stopped: Usage | None = None  # the start-up's use when the parent stopped the run before any case started
+    stopped_by: str = ""  # "cpu" | "wall" | "busy": why the parent stopped the run (CaseClock.over)
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,9 @@ def run_cases(
     outcome = RunOutcome({}, run.ended, run.returncode, run.stdout, run.stderr, run.seconds)
     _parse_records(run.result, outcome, max_frames=clock.max_frames)
     clock.fill(outcome.records, run.ended)
+    if run.ended in ("cpu", "timeout") and clock.stopped_by:
+        outcome.stopped_by = clock.stopped_by
+        outcome.stopped = None if outcome.records else clock.final
     shutil.rmtree(task_dir, ignore_errors=True)
     return outcome
 
