@@ -146,6 +146,14 @@ def _layout() -> tuple[int, tuple[Path, ...]] | None:
     return None
 
 
+def pressure_readable() -> bool:
+    """Whether slot cgroups here get a cpu.pressure file (as root): v2's own, or v1's unified hierarchy beside."""
+    layout = _layout() if os.geteuid() == 0 else None
+    if layout is None:
+        return False
+    return (layout[1][0] / "cpu.pressure").exists() if layout[0] == 2 else (UNIFIED / "cpu.pressure").exists()
+
+
 def cgroup_version() -> int | None:
     """1 or 2 when slot cgroups can be made here (as root), else None."""
     layout = _layout() if os.geteuid() == 0 else None

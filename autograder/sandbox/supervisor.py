@@ -186,7 +186,7 @@ class WaitMeter:
         self._cgroup = cgroup if cgroup and cgroup.runnable_wait_seconds() is not None else None
         self._pid = proc.pid
         self._delays: dict[int, float] = {}
-        self.source = "cpu.pressure" if self._cgroup else "schedstat" if SCHEDSTAT.exists() else "none"
+        self.source = wait_source(self._cgroup is not None)
         self._base = self._read() or 0.0
         self._seen = 0.0
 
@@ -209,6 +209,11 @@ class WaitMeter:
 
 
 SCHEDSTAT = Path("/proc/self/schedstat")  # CONFIG_SCHED_INFO: "<cpu ns> <run-queue wait ns> <slices>"
+
+
+def wait_source(pressure: bool) -> str:
+    """Which measure of a run's wait for a CPU is used: "cpu.pressure", "schedstat" or "none"."""
+    return "cpu.pressure" if pressure else "schedstat" if SCHEDSTAT.exists() else "none"
 
 
 def _run_delay(path: Path) -> float | None:
