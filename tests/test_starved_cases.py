@@ -20,12 +20,27 @@ import pytest
 from grading_helpers import make_zip, reference_files
 
 from autograder.assignment import Limits, load_assignment
-from autograder.grading.run import RunOptions, calibrate_limits, grade_zip
+from autograder.grading.run import (
+    CaseBudget,
+    GradingContext,
+    RunOptions,
+    calibrate_limits,
+    case_verdict,
+    expand_cases,
+    grade_zip,
+)
 from autograder.sandbox import supervisor
 from autograder.sandbox.cgroup import ROOT, SlotCgroup, cgroup_version
 from autograder.sandbox.command import bwrap_path, isolation_for, sandbox_uid
 from autograder.sandbox.slots import sandbox_slot
-from autograder.sandbox.supervisor import IDLE_SHARE, RunOutcome, SandboxCase, TimeLimit, run_cases
+from autograder.sandbox.supervisor import (
+    IDLE_SHARE,
+    CaseRecord,
+    RunOutcome,
+    SandboxCase,
+    TimeLimit,
+    run_cases,
+)
 
 QUOTA = 0.02  # of one core: under IDLE_SHARE, as a machine with 50 runnable tasks per core gives
 PERIOD_US = 100_000
@@ -69,7 +84,7 @@ def _needs_throttle() -> str | None:
     return None
 
 
-pytestmark = pytest.mark.skipif(_needs_throttle() is not None, reason=_needs_throttle() or "")
+needs_throttle = pytest.mark.skipif(_needs_throttle() is not None, reason=_needs_throttle() or "")
 
 
 @contextmanager
@@ -141,6 +156,7 @@ def meters(monkeypatch) -> list[supervisor.WaitMeter]:
     return made
 
 
+@needs_throttle
 @pytest.mark.parametrize("source", ["cpu.pressure", "schedstat"])
 def test_a_starved_computing_case_runs_on_and_a_sleeping_one_is_stopped(tmp_path, monkeypatch, meters, source):
     if source == "schedstat":
@@ -158,6 +174,7 @@ def test_a_starved_computing_case_runs_on_and_a_sleeping_one_is_stopped(tmp_path
     assert sleeps.wait_s is not None and sleeps.cpu_s + sleeps.wait_s < IDLE_SHARE * sleeps.wall_s
 
 
+@needs_throttle
 def test_without_a_wait_measure_the_old_rule_stops_the_starved_case(tmp_path, monkeypatch, meters):
     """What happened before the fix, still the fallback where no wait is measurable: stopped as waiting."""
     monkeypatch.setattr(SlotCgroup, "runnable_wait_seconds", lambda self: None)
@@ -169,6 +186,7 @@ def test_without_a_wait_measure_the_old_rule_stops_the_starved_case(tmp_path, mo
     assert computes.status == "timeout" and computes.killed_by == "wall" and computes.wait_s is None, computes
 
 
+@needs_throttle
 def test_a_starved_case_is_stopped_at_the_busy_net_as_the_machine_s_fault(tmp_path, monkeypatch):
     """Starved past `busy_wall_s`: stopped, and marked "busy" (the grader's fault), never "wall" (waiting)."""
     with starved(monkeypatch):
@@ -197,6 +215,7 @@ def starved_grade(tmp_path, monkeypatch, assignment, busy_wall_multiple: float) 
         return grade_zip(zip_path, fast, options).to_json()
 
 
+@needs_throttle
 def test_a_correct_submission_keeps_its_points_on_a_starved_machine(tmp_path, monkeypatch, hw5):
     result = starved_grade(tmp_path, monkeypatch, hw5, busy_wall_multiple=40.0)
     assert result["status"] == "graded", result["message"]
@@ -207,7 +226,23 @@ def test_a_correct_submission_keeps_its_points_on_a_starved_machine(tmp_path, mo
     assert first["wait_s"] is not None and first["cpu_s"] + first["wait_s"] >= IDLE_SHARE * first["wall_s"]
 
 
+@needs_throttle
 def test_a_start_up_starved_past_the_busy_net_is_a_grader_fault_saying_so(tmp_path, monkeypatch, hw5):
     result = starved_grade(tmp_path, monkeypatch, hw5, busy_wall_multiple=1.0)
     assert result["status"] == "error" and result["score"] is None, result["message"]
     assert "could not start after 3 tries: the machine was too busy" in result["message"], result["message"]
+
+
+@pytest.mark.parametrize(("killed_by", "wait_s", "status", "said"), [
+    ("wall", 0.0, "timeout", "used only 0.01 s of CPU and waited 0.0 s for one: it was waiting"),
+    ("wall", None, "timeout", "its wait for a CPU was not measurable here: judged on CPU time alone"),
+    ("busy", 59.2, "error", "too busy to finish this case (0.0 s of CPU in 60 s of wall time and waited 59.2 s"),
+])  # fmt: skip
+def test_the_verdict_follows_why_the_supervisor_stopped_the_case(hw5, killed_by, wait_s, status, said):
+    """"wall" (waiting) is the student's timeout; "busy" (starved past the busy net) is the grader's fault."""
+    case = expand_cases(hw5.question("Q1"), 0, GradingContext(hw5, 1, "embedded"))[0]
+    record = CaseRecord(case.name, "timeout", cpu_s=0.01, wall_s=60.0, wait_s=wait_s, killed_by=killed_by)
+    budget = CaseBudget(TimeLimit(cpu_s=2.0, wall_s=16.0, busy_wall_s=60.0), reference_cpu_s=0.1)
+    result = case_verdict(case, record, ({}, {}), GradingContext(hw5, 1, "embedded"), hw5.checks(), hw5.limits, budget)
+    assert result.status == status and said in result.message, result.message
+    assert result.timing.wait_s == wait_s

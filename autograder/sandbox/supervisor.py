@@ -323,7 +323,7 @@ class CaseClock:
         return self.stopped_by
 
     def poll_s(self) -> float:
-        wall = time.monotonic() - self._since[1]
+        wall = time.monotonic() - self._since.wall_s
         return max(0.0, min(POLL_S, (self.limit.busy_wall_s or self.limit.wall_s) - wall))
 
     def fill(self, records: dict[str, CaseRecord], ended: str) -> None:
