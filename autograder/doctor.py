@@ -23,6 +23,7 @@ from autograder.sandbox.command import (
     reachable_by_others,
 )
 from autograder.sandbox.preflight import PreflightFailed, preflight
+from autograder.sandbox.supervisor import wait_source
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,8 @@ class Diagnosis:
 
 
 def diagnose(limits: Limits, allow_weaker: bool) -> Diagnosis:
-    findings = [_bwrap(), _user_namespaces(), _uid_drop(), _cgroups(), *_runtime(), *_preflight(limits, allow_weaker)]
+    findings = [_bwrap(), _user_namespaces(), _uid_drop(), _cgroups(), _cpu_wait(), *_runtime(),
+                *_preflight(limits, allow_weaker)]  # fmt: skip
     return Diagnosis(findings)
 
 
@@ -87,6 +89,21 @@ def _cgroups() -> Finding:
     else:  # v1: one hierarchy folder per controller
         names = sorted(p.name for p in cgroup.ROOT.iterdir() if p.is_dir())
     return Finding("cgroup", f"v{version}, controllers: {' '.join(names)}; memory and pids capped per run")
+
+
+CPU_WAIT = {
+    "cpu.pressure": "each run's cgroup cpu.pressure: a case starved of a CPU on a busy machine counts as computing",
+    "schedstat": "/proc schedstat run-queue delay of the run's processes (no cgroup cpu.pressure here): a case "
+                 "starved of a CPU counts as computing",
+    "none": "not measurable (no cgroup cpu.pressure, no /proc schedstat): the wall net judges on CPU share "
+            "alone, so on a machine with over ~20 runnable tasks per core a computing case may be stopped as waiting",
+}  # fmt: skip
+
+
+def _cpu_wait() -> Finding:
+    """How the wall net tells a case waiting on purpose from one starved by an overloaded machine."""
+    source = wait_source(cgroup.pressure_readable())
+    return Finding("CPU wait", CPU_WAIT[source])
 
 
 def _runtime() -> list[Finding]:

@@ -258,7 +258,7 @@ def test_preflight_reports_what_the_sandbox_saw(hw5):
 def test_doctor_shows_the_whole_picture():
     result = CliRunner().invoke(main, cli_args(*["doctor"]))
     assert result.exit_code == 0, result.output
-    for label in ("bubblewrap", "user namespaces", "uid drop", "cgroup", "runtime", "bound read-only",
+    for label in ("bubblewrap", "user namespaces", "uid drop", "cgroup", "CPU wait", "runtime", "bound read-only",
                   "BLAS in the sandbox", "preflight"):  # fmt: skip
         assert label in result.output
     assert sys.executable in result.output

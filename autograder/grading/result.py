@@ -25,7 +25,10 @@ class CaseTime:
     `cpu_limit_s` is None when only the wall clock limited the case (fixed limits without a CPU
     figure); `wall_limit_s` stops a case that waits, `busy_wall_limit_s` (when set) one that
     still computes on an overloaded machine; `reference_cpu_s` is the reference's cost for the
-    case's group on this machine.
+    case's group on this machine. `wait_s` is the time the case's tasks were runnable but waiting
+    for a CPU (cgroup cpu.pressure, else /proc schedstat; None where neither is readable, and in
+    results made before it was measured): a case demanding a CPU for under 5 % of its wall time
+    (`cpu_s` + `wait_s`) was waiting, not computing.
     """
 
     cpu_s: float | None
@@ -34,6 +37,7 @@ class CaseTime:
     wall_limit_s: float
     busy_wall_limit_s: float | None = None
     reference_cpu_s: float | None = None
+    wait_s: float | None = None
 
 
 @dataclass

@@ -68,7 +68,6 @@ from autograder.sandbox.cgroup import cgroup_version
 from autograder.sandbox.command import Isolation, SandboxUnavailable, isolation_for, sandbox_uid
 from autograder.sandbox.slots import sandbox_slot
 from autograder.sandbox.supervisor import (
-    IDLE_SHARE,
     CaseRecord,
     RunOutcome,
     SandboxCase,
@@ -95,10 +94,11 @@ UNFINISHED_MESSAGES = {
     "crashed": "the sandboxed process died before finishing this case",
 }
 CPU_MESSAGE = "used more than its CPU time limit ({limit:g} s of CPU{reference}); the run was killed"
-IDLE_MESSAGE = ("did not finish within the wall-clock time limit ({wall:g} s) and used only {cpu:.2f} s of CPU: "
+IDLE_MESSAGE = ("did not finish within the wall-clock time limit ({wall:g} s) and used only {cpu:.2f} s of CPU{queued}: "
                 "it was waiting (sleep, input(), a lock, a child process), not computing")  # fmt: skip
 BUSY_MESSAGE = ("the grading machine was too busy to finish this case ({cpu:.1f} s of CPU in {wall:.0f} s of wall "
-                "time; its limit is {limit:g} s of CPU): a grader problem, not your code; ask for a regrade")  # fmt: skip
+                "time{queued}; its limit is {limit:g} s of CPU): a grader problem, not your code; ask for a regrade")  # fmt: skip
+UNMEASURED_WAIT = " (its wait for a CPU was not measurable here: judged on CPU time alone)"
 
 
 class GraderFault(Exception):
@@ -491,10 +491,15 @@ class Timekeeper:
 
 
 def _start_failure(outcome: RunOutcome) -> str:
-    """Why a run started no case: the last line the sandbox or runtime printed, else its exit code.
+    """Why a run started no case: the machine too busy to start it, else the last line the sandbox
+    or runtime printed, else its exit code.
 
     The runner imports student code only inside a case, so this is never the student's doing.
     """
+    if outcome.stopped_by == "busy" and outcome.stopped:
+        used = outcome.stopped
+        return (f"the machine was too busy: the start-up got {used.cpu_s:.2f} s of CPU in {used.wall_s:.0f} s "
+                f"of wall time, {used.wait_s or 0:.0f} s of it waiting for a CPU")  # fmt: skip
     return (outcome.stderr.strip().splitlines() or [f"exit code {outcome.returncode}, no output"])[-1][:300]
 
 
@@ -514,7 +519,7 @@ def case_verdict(case: Case, record: CaseRecord | None, prepared: tuple[dict, di
     budget = budget or CaseBudget(fixed_time(limits))
     limit = budget.limit
     timing = CaseTime(record.cpu_s, record.wall_s, limit.cpu_s if math.isfinite(limit.cpu_s) else None,
-                        limit.wall_s, limit.busy_wall_s, budget.reference_cpu_s)  # fmt: skip
+                        limit.wall_s, limit.busy_wall_s, budget.reference_cpu_s, record.wait_s)  # fmt: skip
     if record.status in UNFINISHED_MESSAGES:
         status, message = _unfinished(case, record, limits, budget)
         return CaseResult(case, False, status, message=message, timing=timing)
@@ -548,10 +553,11 @@ def _unfinished(case: Case, record: CaseRecord, limits: Limits, budget: CaseBudg
         if case.timeout_hint and reference and budget.hint_multiple and cpu >= budget.hint_multiple * reference:
             message += f": {case.timeout_hint}"
         return "timeout", message
-    if record.status == "timeout" and math.isfinite(limit.cpu_s) and record.killed_by == "wall":
-        if cpu < IDLE_SHARE * wall:
-            return "timeout", IDLE_MESSAGE.format(wall=limit.wall_s, cpu=cpu)
-        return "error", BUSY_MESSAGE.format(cpu=cpu, wall=wall, limit=limit.cpu_s)
+    if record.status == "timeout" and math.isfinite(limit.cpu_s) and record.killed_by in ("wall", "busy"):
+        queued = UNMEASURED_WAIT if record.wait_s is None else f" and waited {record.wait_s:.1f} s for one"
+        if record.killed_by == "wall":
+            return "timeout", IDLE_MESSAGE.format(wall=limit.wall_s, cpu=cpu, queued=queued)
+        return "error", BUSY_MESSAGE.format(cpu=cpu, wall=wall, limit=limit.cpu_s, queued=queued)
     return record.status, UNFINISHED_MESSAGES[record.status].format(limit=limit.wall_s, memory=limits.memory_mb)
 
 

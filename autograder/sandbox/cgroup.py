@@ -7,6 +7,12 @@ OOM kills so the verdict can say "memory", counts the CPU time of every process 
 lists every process of the run for the final kill. cgroup v1 (memory + pids (+ cpuacct)
 hierarchies) and v2 (unified, controllers enabled at the root) are supported; without write
 access the grader falls back to rlimits and says so in the result.
+
+The CPU pressure of the run (`cpu.pressure` "some": time at least one of its tasks was runnable
+but waiting for a CPU) tells a case starved by an overloaded machine from one that waits on
+purpose (a sleep, a lock). It is a cgroup v2 file: under v2 the slot's own folder has it; under
+v1 the slot also gets a folder in the v2 hierarchy mounted beside (`unified`, no controllers
+needed), where the kernel has one.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from pathlib import Path
 
 ROOT = Path("/sys/fs/cgroup")
 CPUACCT = ROOT / "cpuacct"  # v1: the cpuacct hierarchy (often a link to "cpu,cpuacct")
+UNIFIED = ROOT / "unified"  # v1 hosts: the v2 hierarchy mounted beside ("hybrid"), for cpu.pressure
 GROUP = "autograder"
 LAUNCHER_TASKS = 2  # bwrap outside and its pid-1 inside also live in the cgroup
 
@@ -31,6 +38,7 @@ class SlotCgroup:
     version: int
     dirs: tuple[Path, ...]
     cpu_dir: Path | None = None  # v1: the cpuacct folder (None when that hierarchy is absent)
+    pressure_dir: Path | None = None  # the folder whose cpu.pressure is the slot's (None: none here)
 
     def enter_prefix(self) -> list[str]:
         """A shell that moves itself into the cgroup, then execs the real command (no Python fork)."""
@@ -52,6 +60,13 @@ class SlotCgroup:
         stat = _read(self.dirs[0] / "cpu.stat")
         usec = next((line.split()[1] for line in stat.splitlines() if line.startswith("usage_usec ")), None)
         return int(usec) / 1e6 if usec and usec.isdigit() else None
+
+    def runnable_wait_seconds(self) -> float | None:
+        """Time at least one task of the cgroup was runnable but not running (cumulative; None: unknown)."""
+        text = _read(self.pressure_dir / "cpu.pressure") if self.pressure_dir else ""
+        some = next((line for line in text.splitlines() if line.startswith("some ")), "")
+        total = some.rsplit("total=", 1)[-1] if "total=" in some else ""
+        return int(total) / 1e6 if total.isdigit() else None
 
     def kill_all(self, patience_s: float = 2.0) -> None:
         """SIGKILL every task in the cgroup (daemons included) until it is empty.
@@ -94,7 +109,19 @@ def slot_cgroup(uid: int, memory_mb: int, processes: int) -> SlotCgroup | None:
             (dirs[0] / "pids.max").write_text(str(processes + LAUNCHER_TASKS))
     except OSError:
         return None
-    return SlotCgroup(version, dirs + ((cpu_dir,) if cpu_dir else ()), cpu_dir)
+    pressure_dir = _pressure_dir(version, dirs[0], uid)
+    extra = tuple(d for d in (cpu_dir, pressure_dir) if d and d not in dirs)
+    return SlotCgroup(version, dirs + extra, cpu_dir, pressure_dir)
+
+
+def _pressure_dir(version: int, slot_dir: Path, uid: int) -> Path | None:
+    """Where the slot's cpu.pressure is: its own folder under v2, a folder in the v1 host's unified hierarchy."""
+    if version == 2:
+        return slot_dir if (slot_dir / "cpu.pressure").exists() else None
+    if not (UNIFIED / "cpu.pressure").exists() or not _make((UNIFIED / GROUP, UNIFIED / GROUP / f"uid-{uid}")):
+        return None
+    folder = UNIFIED / GROUP / f"uid-{uid}"
+    return folder if (folder / "cpu.pressure").exists() else None
 
 
 @lru_cache(maxsize=1)
@@ -117,6 +144,14 @@ def _layout() -> tuple[int, tuple[Path, ...]] | None:
                 return None
             return 2, (parent,)
     return None
+
+
+def pressure_readable() -> bool:
+    """Whether slot cgroups here get a cpu.pressure file (as root): v2's own, or v1's unified hierarchy beside."""
+    layout = _layout() if os.geteuid() == 0 else None
+    if layout is None:
+        return False
+    return (layout[1][0] / "cpu.pressure").exists() if layout[0] == 2 else (UNIFIED / "cpu.pressure").exists()
 
 
 def cgroup_version() -> int | None:

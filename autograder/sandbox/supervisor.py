@@ -4,7 +4,9 @@ The child gets rlimits (address space, CPU, processes, file size, open files, no
 set between fork and exec and an unprivileged uid. Time is kept from outside, per case, the way
 isolate does: the case's CPU time (every process of the sandbox: its cgroup's CPU counter, or
 the process tree's rusage without one) against its CPU limit, and a wall-clock safety net; past
-either the whole process group (and, under bwrap, its pid namespace) is SIGKILLed. A case starts
+either the whole process group (and, under bwrap, its pid namespace) is SIGKILLed. The net tells
+a waiting case from a starved one by what the case demanded: its CPU time plus the time its tasks
+were runnable but waiting for a CPU (`WaitMeter`). A case starts
 and ends with the runner's frames on the result pipe. Output is read with caps: past them the
 run is killed, so a flood can slow nothing but itself.
 """
@@ -22,6 +24,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import psutil
@@ -46,16 +49,29 @@ STARTUP_CPU_S = 5.0  # the interpreter, numpy and the runner before the first ca
 MiB = 1024 * 1024
 
 
-IDLE_SHARE = 0.05  # below this CPU share of its wall time a case is waiting (sleep, a lock), not computing
+IDLE_SHARE = 0.05  # below this share of its wall time demanding a CPU a case is waiting (sleep, a lock)
+
+
+def waiting(cpu_s: float, wait_s: float | None, wall_s: float) -> bool:
+    """Whether a case was waiting (a sleep, a lock), not computing: it demanded a CPU (ran, or was
+    runnable and waited for one) under IDLE_SHARE of its wall time.
+
+    On a machine with more than ~1/IDLE_SHARE runnable tasks per core a computing case gets under
+    IDLE_SHARE of a core: judged on CPU time alone it looked idle and was stopped as a student's
+    timeout. Counting its run-queue wait makes it a computing case again. `wait_s` None (not
+    measurable here) judges on CPU time alone, as before.
+    """
+    return cpu_s + (wait_s or 0.0) < IDLE_SHARE * wall_s
 
 
 @dataclass(frozen=True)
 class TimeLimit:
     """One case's time limits: CPU seconds (the limit proper) and the wall-clock safety net.
 
-    With `busy_wall_s` the wall net stops only a case that is waiting (CPU share of its wall time
-    under IDLE_SHARE); one still computing on a busy machine runs on to its CPU limit, or to
-    `busy_wall_s` (the machine is then too busy to grade at all). Without it (fixed limits) the
+    With `busy_wall_s` the wall net stops only a case that is waiting (`waiting`: CPU plus
+    runnable wait under IDLE_SHARE of its wall time); one still computing, or starved of a CPU on
+    a busy machine, runs on to its CPU limit, or to `busy_wall_s` (the machine is then too busy to
+    grade at all: a grader fault). Without it (fixed limits) the
     wall clock stops the case at `wall_s`, whatever it does.
     """
 
@@ -80,7 +96,8 @@ class CaseRecord:
     seconds: float = 0.0  # the child's own figure (untrusted, informative)
     cpu_s: float | None = None  # measured by the parent from the case's start frame to its result
     wall_s: float | None = None
-    killed_by: str = ""  # "cpu" | "wall" when the parent ended the run during this case
+    wait_s: float | None = None  # runnable but waiting for a CPU (None: not measurable here)
+    killed_by: str = ""  # "cpu" | "wall" (waiting) | "busy" (starved past busy_wall_s) when the parent ended the run
 
 
 @dataclass
@@ -94,6 +111,8 @@ class RunOutcome:
     stderr: str
     seconds: float
     problem: str | None = None
+    stopped: Usage | None = None  # the start-up's use when the parent stopped the run before any case started
+    stopped_by: str = ""  # "cpu" | "wall" | "busy": why the parent stopped the run (CaseClock.over)
 
 
 @dataclass(frozen=True)
@@ -121,6 +140,9 @@ def run_cases(
     outcome = RunOutcome({}, run.ended, run.returncode, run.stdout, run.stderr, run.seconds)
     _parse_records(run.result, outcome, max_frames=clock.max_frames)
     clock.fill(outcome.records, run.ended)
+    if run.ended in ("cpu", "timeout") and clock.stopped_by:
+        outcome.stopped_by = clock.stopped_by
+        outcome.stopped = None if outcome.records else clock.final
     shutil.rmtree(task_dir, ignore_errors=True)
     return outcome
 
@@ -150,12 +172,68 @@ class CpuMeter:
         return self._seen
 
 
-def _tree_cpu(pid: int) -> float:
+class WaitMeter:
+    """Seconds the sandbox's tasks were runnable but waiting for a CPU since the run started.
+
+    Sources, best first (`source` says which): the slot cgroup's cpu.pressure "some" (time at
+    least one of its tasks waited; every process of the run, exited ones too); else the run-queue
+    delay of /proc/<pid>/task/<tid>/schedstat summed over the threads of the process tree the
+    parent sees (a thread's last figure is kept after it exits; the kernel updates it when the
+    thread next runs, so it lags a starved thread); else none (`seconds` is None).
+    """
+
+    def __init__(self, cgroup: SlotCgroup | None, proc: subprocess.Popen) -> None:
+        self._cgroup = cgroup if cgroup and cgroup.runnable_wait_seconds() is not None else None
+        self._pid = proc.pid
+        self._delays: dict[int, float] = {}
+        self.source = wait_source(self._cgroup is not None)
+        self._base = self._read() or 0.0
+        self._seen = 0.0
+
+    def seconds(self) -> float | None:
+        if self.source == "none":
+            return None
+        self._seen = max(self._seen, (self._read() or 0.0) - self._base)
+        return self._seen
+
+    def _read(self) -> float | None:
+        if self._cgroup:
+            return self._cgroup.runnable_wait_seconds()
+        if self.source == "schedstat":
+            for member in _tree(self._pid):
+                for task in Path(f"/proc/{member.pid}/task").glob("*/schedstat"):
+                    tid, delay = int(task.parent.name), _run_delay(task)
+                    self._delays[tid] = max(delay or 0.0, self._delays.get(tid, 0.0))
+            return sum(self._delays.values())
+        return None
+
+
+SCHEDSTAT = Path("/proc/self/schedstat")  # CONFIG_SCHED_INFO: "<cpu ns> <run-queue wait ns> <slices>"
+
+
+def wait_source(pressure: bool) -> str:
+    """Which measure of a run's wait for a CPU is used: "cpu.pressure", "schedstat" or "none"."""
+    return "cpu.pressure" if pressure else "schedstat" if SCHEDSTAT.exists() else "none"
+
+
+def _run_delay(path: Path) -> float | None:
+    try:
+        fields = path.read_text().split()
+    except OSError:
+        return None
+    return int(fields[1]) / 1e9 if len(fields) > 1 and fields[1].isdigit() else None
+
+
+def _tree(pid: int) -> list[psutil.Process]:
     try:
         root = psutil.Process(pid)
-        members = [root, *root.children(recursive=True)]
+        return [root, *root.children(recursive=True)]
     except psutil.Error:
-        return 0.0
+        return []
+
+
+def _tree_cpu(pid: int) -> float:
+    members = _tree(pid)
     total = 0.0
     for member in members:
         try:
@@ -164,6 +242,14 @@ def _tree_cpu(pid: int) -> float:
             continue
         total += t.user + t.system + t.children_user + t.children_system
     return total
+
+
+class Usage(NamedTuple):
+    """CPU seconds, wall seconds and seconds runnable but waiting for a CPU (None: not measurable), kept apart."""
+
+    cpu_s: float
+    wall_s: float
+    wait_s: float | None
 
 
 class CaseClock:
@@ -178,19 +264,21 @@ class CaseClock:
     def __init__(self, budgets: dict[str, TimeLimit], first: TimeLimit) -> None:
         self.budgets = budgets
         self.meter: CpuMeter | None = None
+        self.waits: WaitMeter | None = None
         self.current: str | None = None
         self.limit = first
-        self.usage: dict[str, tuple[float, float]] = {}
-        self._since = (0.0, time.monotonic())
+        self.usage: dict[str, Usage] = {}
+        self._since = Usage(0.0, time.monotonic(), 0.0)
         self._started: set[str] = set()
         self._offset = 0
         self._frames = 0
         self.max_frames = 2 * len(budgets) + 1  # a start and a result per case, and "done": more are forged
-        self.final = (0.0, 0.0)
+        self.final = Usage(0.0, 0.0, None)
+        self.stopped_by = ""  # what over() last answered: "cpu" | "wall" | "busy"
 
-    def begin(self, meter: CpuMeter) -> None:
-        self.meter = meter
-        self._since = (0.0, time.monotonic())
+    def begin(self, meter: CpuMeter, waits: WaitMeter | None = None) -> None:
+        self.meter, self.waits = meter, waits
+        self._since = Usage(0.0, time.monotonic(), 0.0)
 
     def scan(self, result: bytearray) -> None:
         """Reads the frames that arrived since the last call, at most the runner's own count of them."""
@@ -206,35 +294,47 @@ class CaseClock:
             elif event == "result" and name == self.current:
                 self.usage[name] = self.used()
                 self.current = None
-                self._since = (self.meter.seconds() if self.meter else 0.0, time.monotonic())
+                self._since = self._now()
 
-    def used(self) -> tuple[float, float]:
-        cpu = self.meter.seconds() if self.meter else 0.0
-        return round(cpu - self._since[0], 3), round(time.monotonic() - self._since[1], 3)
+    def _now(self) -> Usage:
+        wait = self.waits.seconds() if self.waits else None
+        return Usage(self.meter.seconds() if self.meter else 0.0, time.monotonic(), wait)
+
+    def used(self) -> Usage:
+        """What the running case (or the start-up) used since it began; `wait_s` None when not measurable."""
+        now, since = self._now(), self._since
+        wait = None if now.wait_s is None else round(now.wait_s - (since.wait_s or 0.0), 3)
+        return Usage(round(now.cpu_s - since.cpu_s, 3), round(now.wall_s - since.wall_s, 3), wait)
 
     def over(self) -> str | None:
-        """"cpu" or "wall" when the running case (or the start-up) is past one of its limits."""
-        cpu, wall = self.used()
-        if cpu > self.limit.cpu_s:
-            return "cpu"
-        busy = self.limit.busy_wall_s
-        if wall > self.limit.wall_s and (busy is None or cpu < IDLE_SHARE * wall or wall > busy):
-            return "wall"
-        return None
+        """Why the running case (or the start-up) must stop, kept in `stopped_by`: past its CPU limit
+        ("cpu"), past its wall net while waiting ("wall"), or starved of a CPU past its busy net ("busy")."""
+        used, limit = self.used(), self.limit
+        if used.cpu_s > limit.cpu_s:
+            self.stopped_by = "cpu"
+        elif used.wall_s <= limit.wall_s:
+            return None
+        elif limit.busy_wall_s is None or waiting(used.cpu_s, used.wait_s, used.wall_s):
+            self.stopped_by = "wall"
+        elif used.wall_s > limit.busy_wall_s:
+            self.stopped_by = "busy"
+        else:
+            return None
+        return self.stopped_by
 
-    def wait_s(self) -> float:
-        wall = time.monotonic() - self._since[1]
+    def poll_s(self) -> float:
+        wall = time.monotonic() - self._since.wall_s
         return max(0.0, min(POLL_S, (self.limit.busy_wall_s or self.limit.wall_s) - wall))
 
     def fill(self, records: dict[str, CaseRecord], ended: str) -> None:
         """Puts the measured figures on the records; the case that was running when the run ended gets its end."""
         for name, record in records.items():
             if name in self.usage:
-                record.cpu_s, record.wall_s = self.usage[name]
+                record.cpu_s, record.wall_s, record.wait_s = self.usage[name]
         if self.current in records and self.current not in self.usage:
             record = records[self.current]
-            record.cpu_s, record.wall_s = self.final
-            record.killed_by = {"cpu": "cpu", "timeout": "wall"}.get(ended, "")
+            record.cpu_s, record.wall_s, record.wait_s = self.final
+            record.killed_by = {"cpu": "cpu", "timeout": self.stopped_by or "wall"}.get(ended, "")
 
     def stop(self) -> None:
         self.final = self.used()
@@ -284,7 +384,7 @@ def run_task(
         stderr=subprocess.PIPE, env=env, cwd=cwd, pass_fds=(write_fd,), start_new_session=True,
     )  # fmt: skip
     os.close(write_fd)
-    clock.begin(CpuMeter(cgroup, proc))
+    clock.begin(CpuMeter(cgroup, proc), WaitMeter(cgroup, proc))
     streams, ended, returncode = _collect(proc, read_fd, limits, clock)
     if cgroup:
         cgroup.kill_all()
@@ -354,7 +454,7 @@ def _collect(proc: subprocess.Popen, result_fd: int, limits: Limits, clock: Case
                     break
             if time.monotonic() >= grace_end:
                 break
-            wait = clock.wait_s() if returncode is None else min(POLL_S, grace_end - time.monotonic())
+            wait = clock.poll_s() if returncode is None else min(POLL_S, grace_end - time.monotonic())
             for key, _ in selector.select(timeout=max(wait, 0.001)):
                 chunk = os.read(key.fileobj.fileno(), 1 << 16)
                 if not chunk:
@@ -373,7 +473,7 @@ def _collect(proc: subprocess.Popen, result_fd: int, limits: Limits, clock: Case
             if over := clock.over():  # the pipes are closed but the child still runs
                 ended = "cpu" if over == "cpu" else "timeout"
                 break
-            time.sleep(max(clock.wait_s(), 0.001))
+            time.sleep(max(clock.poll_s(), 0.001))
     finally:
         clock.stop()
         _kill(proc)
