@@ -109,7 +109,9 @@ def test_cpu_time_counts_every_process_of_the_case(hw5, tmp_path):
     assert q1["status"] == "passed", q1["message"]
     for case in q1["cases"]:
         timing = case["time"]
-        assert timing["cpu_s"] >= 0.8  # 0.4 s in the parent + 0.4 s in the forked child
+        # 0.4 s in the parent + 0.4 s in the forked child; the parent alone would be 0.4 s. The
+        # cgroup's counter may lag by a clock tick (0.799 was seen), hence 0.7, not 0.8.
+        assert timing["cpu_s"] >= 0.7
         assert timing["reference_cpu_s"] is not None and timing["cpu_limit_s"] >= hw5.time_policy.floor_s
         assert timing["wall_limit_s"] > timing["cpu_limit_s"]
 
