@@ -18,8 +18,8 @@ from autograder.grading.judge import (
     Verdict,
     accepts_nonfinite,
     judge_rel_error,
+    judge_weight_std,
     rel_error,
-    std_tolerance,
 )
 
 # ------------------------------------------------------------------ layer probes (Q1-Q4)
@@ -192,7 +192,7 @@ def expect_net_init(inputs, params, context):
 
 def net_init(outputs, expected, case, context):
     """Shapes (validated), exact dtype, zero biases, weights drawn at the requested scale (each W's
-    sample std within std_tolerance of weight_scale for its size)."""
+    sample std within std_tolerance of weight_scale: judge_weight_std)."""
     scale = case.params["kwargs"].get("weight_scale", 1e-3)
     for name, ref in expected.items():
         got = outputs[name]
@@ -200,12 +200,7 @@ def net_init(outputs, expected, case, context):
             return Verdict(False, "init", None, None, f"{name}: dtype {got.dtype}, expected {ref.dtype}")
         if name.startswith("b") and np.any(got != 0):
             return Verdict(False, "init", None, None, f"{name}: biases must start at zero")
-    deviations = {n: abs(float(np.std(outputs[n])) / scale - 1.0) for n in expected if n.startswith("W")}
-    ratios = {n: deviation / std_tolerance(expected[n].size) for n, deviation in deviations.items()}
-    worst = max(ratios, key=ratios.get)
-    passed = ratios[worst] <= 1.0
-    message = "" if passed else f"{worst}: weight std is off by {deviations[worst]:.0%} from weight_scale={scale:g}"
-    return Verdict(passed, "weight std deviation / tolerance", ratios[worst], 1.0, message)
+    return judge_weight_std({n: outputs[n] for n in expected if n.startswith("W")}, scale)
 
 
 def net_loss_inputs(params, rng, context):

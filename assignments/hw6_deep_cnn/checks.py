@@ -23,7 +23,7 @@ from intro2ai import (  # HW6's reference package (the engine's own_package)
 from intro2ai.classifiers import convnet
 
 from autograder.assignment import own_package
-from autograder.grading.judge import Verdict, accepts_nonfinite, judge_rel_error, std_tolerance
+from autograder.grading.judge import Verdict, accepts_nonfinite, judge_rel_error, judge_weight_std
 
 HERE = Path(__file__).resolve().parent
 REFERENCE = HERE.parents[1] / "reference" / "hw6_deep_cnn"
@@ -283,13 +283,7 @@ def net_init(outputs, expected, case, context):
         if kind.startswith(("b", "gamma")) and not np.all(got == ref):
             what = "ones" if kind.startswith("gamma") else "zeros"
             return Verdict(False, "init", None, None, f"{name}: must start as {what}", extras)
-    deviations = {n: abs(float(np.std(outputs[n])) / scale - 1.0) / std_tolerance(expected[n].size)
-                  for n in expected if n.split("_")[-1].startswith("W") and expected[n].size >= 20}  # fmt: skip
-    worst = max(deviations, key=deviations.get)
-    passed = deviations[worst] <= 1.0
-    message = "" if passed else (f"{worst}: weight std is off by {deviations[worst] * std_tolerance(expected[worst].size):.0%} "
-                                 f"from weight_scale={scale:g}")  # fmt: skip
-    return Verdict(passed, "weight std deviation / tolerance", deviations[worst], 1.0, message, extras)
+    return judge_weight_std({n: outputs[n] for n in expected if n.split("_")[-1].startswith("W")}, scale, extras)
 
 
 def net_loss_inputs(params, rng, context):

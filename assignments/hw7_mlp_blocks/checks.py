@@ -30,8 +30,8 @@ from autograder.grading.judge import (
     Verdict,
     accepts_nonfinite,
     judge_rel_error,
+    judge_weight_std,
     rel_error,
-    std_tolerance,
 )
 
 REFERENCE = Path(__file__).resolve().parents[2] / "reference" / "hw7_mlp_blocks"
@@ -176,7 +176,9 @@ def expect_net_init(inputs, params, context):
 
 
 def net_init(outputs, expected, case, context):
-    """Shapes (validated), dtype, zero biases, weights of std weight_scale (within std_tolerance)."""
+    """Shapes (validated), dtype, zero biases, weights of std weight_scale (judge_weight_std).
+
+    Every dtype and bias problem is listed at once, with the weights' verdict if it failed too."""
     scale = case.params["kwargs"].get("weight_scale", 1e-2)
     problems = []
     for name, ref in expected.items():
@@ -185,8 +187,10 @@ def net_init(outputs, expected, case, context):
             problems.append(f"{name} has dtype {got.dtype}, expected {ref.dtype} (cast every parameter to dtype)")
         elif name.startswith("b") and np.any(got != 0):
             problems.append(f"{name} is not all zeros")
-        elif name.startswith("W") and abs(float(got.std()) / scale - 1.0) > std_tolerance(got.size):
-            problems.append(f"{name} has std {float(got.std()):.2e}, expected weight_scale = {scale:.0e}")
+    weights = judge_weight_std({n: outputs[n] for n in expected if n.startswith("W")}, scale)
+    if not problems:
+        return weights
+    problems += [] if weights.passed else [weights.message]
     return _verdict(problems, "properties violated", float(len(problems)), 0.0)
 
 
