@@ -22,6 +22,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from autograder.assignment import load_assignment, own_package
+from autograder.grading.training import accuracy, run_arrays
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = ROOT / "benchmarks" / "calibration-hw6_deep_cnn-runs.jsonl"
@@ -29,16 +30,15 @@ RUNS = ROOT / "benchmarks" / "calibration-hw6_deep_cnn-runs.jsonl"
 
 def measure(checks, driver, case, seed: int, threads: int) -> dict:
     params = {**case.params, "seed": seed}
-    data = checks._data("embedded", params["num_train"])
+    data = checks.DATA.load("embedded", params["num_train"])
     start = time.process_time()
     with threadpool_limits(threads), own_package(checks.PACKAGE, path=checks.REFERENCE):  # the driver's `intro2ai`
         outputs = driver.experiment({"X_train": data["X_train"], "y_train": data["y_train"]}, params)
     row = {"seed": seed, "threads": threads, "cpu_s": round(time.process_time() - start, 1)}
     for config in params["configs"]:
-        trained = {k[len(config) + 1:]: v for k, v in outputs.items()
-                   if k.startswith(config + "_") and not k.endswith("loss_history")}  # fmt: skip
-        row[f"{config}_val"] = checks._accuracy(trained, params, config, data["X_val"], data["y_val"])
-        row[f"{config}_train_loss"] = checks._train_loss(trained, params, config, data["X_train"], data["y_train"])
+        model = checks._trained_model(run_arrays(outputs, config), params, config)
+        row[f"{config}_val"] = accuracy(model, data["X_val"], data["y_val"])  # test mode first, as the judge
+        row[f"{config}_train_loss"] = checks._train_loss(model, params, data["X_train"], data["y_train"])
         row[f"{config}_loss"] = float(outputs[f"{config}_loss_history"][-10:].mean())
     return row
 

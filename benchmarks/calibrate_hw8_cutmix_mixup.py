@@ -22,6 +22,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from autograder.assignment import load_assignment, own_package
+from autograder.grading.training import accuracy, run_arrays
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = ROOT / "benchmarks" / "calibration-hw8_cutmix_mixup-runs.jsonl"
@@ -29,7 +30,7 @@ RUNS = ROOT / "benchmarks" / "calibration-hw8_cutmix_mixup-runs.jsonl"
 
 def measure(checks, driver, case, seed: int, threads: int, reference: Path) -> dict:
     params = {**case.params, "seed": seed}
-    data = checks._data("embedded", params["num_train"])
+    data = checks.DATA.load("embedded", params["num_train"])
     start = time.perf_counter()
     with threadpool_limits(threads), own_package("intro2ai", path=reference):  # the driver's `intro2ai`: HW8's reference
         outputs = driver.experiment({"X_train": data["X_train"], "y_train": data["y_train"]}, params)
@@ -37,9 +38,8 @@ def measure(checks, driver, case, seed: int, threads: int, reference: Path) -> d
     row = {"seed": seed, "threads": threads, "seconds": round(seconds, 2)}
     tail = max(1, int(len(outputs["none_loss_history"]) * params["tail"]))
     for method in checks.METHODS:
-        trained = {k[len(method) + 1:]: v for k, v in outputs.items()
-                   if k.startswith(method + "_") and not k.endswith("loss_history")}  # fmt: skip
-        row[f"{method}_val"] = checks._accuracy(trained, params, data["X_val"], data["y_val"])
+        model = checks._trained_model(run_arrays(outputs, method), params)
+        row[f"{method}_val"] = accuracy(model, data["X_val"], data["y_val"])
         row[f"{method}_loss"] = float(outputs[f"{method}_loss_history"][-tail:].mean())
     return row
 
