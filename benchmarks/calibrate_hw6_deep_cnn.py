@@ -18,10 +18,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-from calibration_log import load_driver, run_missing
+from calibration_log import run_missing
 from threadpoolctl import threadpool_limits
 
-from autograder.assignment import load_assignment, own_package
+from autograder.assignment import import_file, load_assignment, own_package
 from autograder.grading.training import accuracy, run_arrays
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,7 +50,7 @@ def main() -> None:
     args = parser.parse_args()
     hw6 = load_assignment("hw6_deep_cnn")
     checks = hw6.checks()
-    driver = load_driver(hw6.driver_path, "_hw6_driver")
+    driver = import_file("_hw6_driver", hw6.driver_path)
     case = hw6.question("Q5").cases[0]
     configs = case.params["configs"]
 

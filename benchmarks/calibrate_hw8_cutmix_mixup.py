@@ -18,10 +18,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-from calibration_log import load_driver, run_missing
+from calibration_log import run_missing
 from threadpoolctl import threadpool_limits
 
-from autograder.assignment import load_assignment, own_package
+from autograder.assignment import import_file, load_assignment, own_package
 from autograder.grading.training import accuracy, run_arrays
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,7 +52,7 @@ def main() -> None:
     thread_counts = [int(t) for t in args.threads.split(",")]
     hw8 = load_assignment("hw8_cutmix_mixup")
     checks = hw8.checks()
-    driver = load_driver(hw8.driver_path, "_hw8_driver")
+    driver = import_file("_hw8_driver", hw8.driver_path)
     case = hw8.question("Q8").cases[0]
     seeds = sorted({*range(args.seeds), case.params["seed"]})
 

@@ -12,11 +12,9 @@ calibrate_hw8_cutmix_mixup.py (run as scripts: this directory is on sys.path).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from types import ModuleType
 
 
 def read_log(log: Path) -> list[dict]:
@@ -55,11 +53,3 @@ def run_missing(log: Path, keys: Iterable[dict], measure: Callable[[dict], dict]
             report(row)
         rows.append(row)
     return rows
-
-
-def load_driver(path: Path, name: str) -> ModuleType:
-    """An assignment's driver.py as a module, to run its tasks in this process (no sandbox)."""
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module

@@ -3,23 +3,14 @@ stopped calibration resumes where it stopped, and every finished run is in the l
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+from autograder.assignment import import_file
 
-
-def _module():
-    spec = importlib.util.spec_from_file_location("calibration_log", BENCHMARKS / "calibration_log.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-calibration_log = _module()
+calibration_log = import_file("calibration_log", Path(__file__).resolve().parents[1] / "benchmarks" / "calibration_log.py")
 
 
 class Stop(Exception):

@@ -10,7 +10,6 @@ reference's batch normalization and with the driver's stand-in for it (driver.py
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +20,7 @@ from intro2ai import (  # HW6's reference package (the engine's own_package)
 )
 from intro2ai.classifiers import convnet
 
-from autograder.assignment import own_package
+from autograder.assignment import import_file, own_package
 from autograder.grading.judge import Verdict, accepts_nonfinite, judge_rel_error, judge_weight_std
 from autograder.grading.training import TrainingData, accuracy, finished_run
 
@@ -30,15 +29,7 @@ REFERENCE = HERE.parents[1] / "reference" / "hw6_deep_cnn"
 PACKAGE = "intro2ai"
 
 
-def _driver():
-    """driver.py's StandInBatchnorm and stand_in_batchnorm: defined once, used on both sides."""
-    spec = importlib.util.spec_from_file_location("_hw6_driver", HERE / "driver.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-DRIVER = _driver()
+DRIVER = import_file("_hw6_driver", HERE / "driver.py")  # StandInBatchnorm, stand_in_batchnorm: defined once, used on both sides
 
 
 def _state(params, rng) -> np.random.RandomState:

@@ -11,7 +11,6 @@ the parent runs the driver's scripted run on the reference package and compares 
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
 import math
 from functools import lru_cache
@@ -25,7 +24,7 @@ from intro2ai import (  # HW7's reference package (the engine's own_package)
 )
 from intro2ai.classifiers.fc_net import FullyConnectedNet
 
-from autograder.assignment import own_package
+from autograder.assignment import import_file, own_package
 from autograder.grading.judge import (
     Verdict,
     accepts_nonfinite,
@@ -45,15 +44,7 @@ def own_reference():
     return own_package(PACKAGE, path=REFERENCE)
 
 
-def _driver():
-    """This assignment's driver.py, whose callback tasks the parent also runs on the reference."""
-    spec = importlib.util.spec_from_file_location("hw7_mlp_blocks_driver", Path(__file__).with_name("driver.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-DRIVER = _driver()
+DRIVER = import_file("hw7_mlp_blocks_driver", Path(__file__).with_name("driver.py"))  # the parent runs its callback tasks on the reference
 
 
 def hoeffding(n: int, spread: float = 1.0) -> float:
