@@ -21,6 +21,7 @@ from autograder.grading.judge import (
     judge_weight_std,
     rel_error,
 )
+from autograder.grading.training import constructor_kwargs
 
 # ------------------------------------------------------------------ layer probes (Q1-Q4)
 
@@ -172,14 +173,9 @@ def net_hidden(rng, count):
 
 
 def _reference_model(kwargs: dict, seed: int | None = None) -> ThreeLayerConvNet:
-    kwargs = dict(kwargs)
-    if "dtype" in kwargs:
-        kwargs["dtype"] = np.dtype(kwargs["dtype"]).type
-    if "input_dim" in kwargs:
-        kwargs["input_dim"] = tuple(kwargs["input_dim"])
     if seed is not None:
         np.random.seed(seed % 2**32)
-    return ThreeLayerConvNet(**kwargs)
+    return ThreeLayerConvNet(**constructor_kwargs(kwargs))
 
 
 def net_init_inputs(params, rng, context):

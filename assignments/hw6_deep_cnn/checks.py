@@ -22,7 +22,7 @@ from intro2ai.classifiers import convnet
 
 from autograder.assignment import import_file, own_package
 from autograder.grading.judge import Verdict, accepts_nonfinite, judge_rel_error, judge_weight_std
-from autograder.grading.training import TrainingData, accuracy, finished_run
+from autograder.grading.training import TrainingData, accuracy, constructor_kwargs, finished_run
 
 HERE = Path(__file__).resolve().parent
 REFERENCE = HERE.parents[1] / "reference" / "hw6_deep_cnn"
@@ -234,14 +234,9 @@ def spatial_hidden(rng, count):
 
 
 def _reference_model(kwargs: dict, seed: int | None = None) -> convnet.ConvNet:
-    kwargs = dict(kwargs)
-    if "dtype" in kwargs:
-        kwargs["dtype"] = np.dtype(kwargs["dtype"]).type
-    if "input_dim" in kwargs:
-        kwargs["input_dim"] = tuple(kwargs["input_dim"])
     if seed is not None:
         np.random.seed(seed % 2**32)
-    return convnet.ConvNet(**kwargs)
+    return convnet.ConvNet(**constructor_kwargs(kwargs))
 
 
 def no_inputs(params, rng, context):

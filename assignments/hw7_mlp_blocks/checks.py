@@ -32,6 +32,7 @@ from autograder.grading.judge import (
     judge_weight_std,
     rel_error,
 )
+from autograder.grading.training import constructor_kwargs
 
 REFERENCE = Path(__file__).resolve().parents[2] / "reference" / "hw7_mlp_blocks"
 PACKAGE = "intro2ai"
@@ -151,10 +152,7 @@ def dropout_hidden(rng, count):
 
 
 def _reference_net(kwargs: dict) -> FullyConnectedNet:
-    kwargs = dict(kwargs)
-    if "dtype" in kwargs:
-        kwargs["dtype"] = np.dtype(kwargs["dtype"]).type
-    return FullyConnectedNet(**kwargs)
+    return FullyConnectedNet(**constructor_kwargs(kwargs))
 
 
 def net_init_inputs(params, rng, context):

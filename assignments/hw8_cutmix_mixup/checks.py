@@ -22,7 +22,7 @@ from intro2ai import (  # HW8's reference package (the engine's own_package)
 from intro2ai.classifiers.cnn import ThreeLayerConvNet
 
 from autograder.grading.judge import Verdict, accepts_nonfinite, judge_rel_error
-from autograder.grading.training import TrainingData, accuracy, finished_run
+from autograder.grading.training import TrainingData, accuracy, constructor_kwargs, finished_run
 
 FALSE_FAILURE = 1e-8  # per statistical test; a whole submission (< 50 tests) stays below 1e-6
 
@@ -501,7 +501,7 @@ METHODS = ("none", "cutmix", "mixup")
 
 
 def _reference_model(kwargs: dict) -> ThreeLayerConvNet:
-    return ThreeLayerConvNet(**{k: tuple(v) if k == "input_dim" else v for k, v in kwargs.items()})
+    return ThreeLayerConvNet(**constructor_kwargs(kwargs))
 
 
 def _trained_model(trained: dict, params: dict) -> ThreeLayerConvNet:

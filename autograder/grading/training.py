@@ -1,5 +1,6 @@
-"""Grading step: the parent's side of a training experiment (a question whose task trains one or
-more networks in the sandbox and returns, per run, the trained arrays and a loss history).
+"""Grading step: the parent's side of a homework's networks: the reference model a case declares,
+and training experiments (a question whose task trains one or more networks in the sandbox and
+returns, per run, the trained arrays and a loss history).
 
 Engine-generic: a homework passes its own data loader and builds its own reference models; this
 module only loads the data once per run of the grader, splits the returned arrays by run, rejects
@@ -19,6 +20,18 @@ import numpy as np
 
 CURVE_POINTS = 2000  # loss-history entries a result keeps for its plot
 PREDICT_BATCH = 250  # images per forward pass when measuring accuracy (bounds the parent's memory)
+
+
+def constructor_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """A case's declared model arguments as the course's network constructors take them: JSON and
+    TOML have no tuples and no numpy types, so an `input_dim` list becomes a tuple and a `dtype`
+    name ("float64") the numpy type; everything else is passed as declared (an int input_dim too)."""
+    kwargs = dict(kwargs)
+    if "dtype" in kwargs:
+        kwargs["dtype"] = np.dtype(kwargs["dtype"]).type
+    if isinstance(kwargs.get("input_dim"), list | tuple):
+        kwargs["input_dim"] = tuple(kwargs["input_dim"])
+    return kwargs
 
 
 class TrainingData:
