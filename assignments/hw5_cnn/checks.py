@@ -8,8 +8,6 @@ judges turn validated student outputs into verdicts.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 from intro2ai import data_utils, layers  # the reference package (the engine's own_package)
 from intro2ai.classifiers.cnn import ThreeLayerConvNet
@@ -21,7 +19,7 @@ from autograder.grading.judge import (
     judge_weight_std,
     rel_error,
 )
-from autograder.grading.training import constructor_kwargs
+from autograder.grading.training import TrainingData, constructor_kwargs
 
 # ------------------------------------------------------------------ layer probes (Q1-Q4)
 
@@ -255,28 +253,18 @@ def gradcheck(outputs, expected, case, context):
 # ------------------------------------------------------------------ training (Q5)
 
 
-@lru_cache(maxsize=2)
-def _data(source: str, num_training: int = 49000) -> dict[str, np.ndarray]:
-    return data_utils.get_CIFAR10_data(num_training=num_training, source=source)
-
-
+DATA = TrainingData(lambda source, n: data_utils.get_CIFAR10_data(num_training=n, source=source),
+                    data_utils.describe_source)
+describe_data = DATA.describe_data
+train_inputs = DATA.train_inputs  # the first `num_train` images (a declared size: tests train a small configuration)
 OVERFIT_POOL = 1000  # the overfit case needs 100 images: load a small pool, not the whole set
-
-
-def describe_data(context) -> str:
-    return data_utils.describe_source(context.data_source)
+FULL_TRAINING = 49000  # the seed's training split, from which train_accuracy draws its evaluation sample
 
 
 def overfit_inputs(params, rng, context):
-    data = _data(context.data_source, OVERFIT_POOL)
+    data = DATA.get(context, OVERFIT_POOL)
     n = params["num_train"]
     return {"X_train": data["X_train"][:n], "y_train": data["y_train"][:n]}
-
-
-def train_inputs(params, rng, context):
-    """The first `num_train` training images (a declared size: tests train a small configuration)."""
-    data = _data(context.data_source, params["num_train"])
-    return {"X_train": data["X_train"], "y_train": data["y_train"]}
 
 
 def expect_train_eval(inputs, params, context):
@@ -349,7 +337,7 @@ def _training_verdict(outputs, expected, accuracy: float, target: float, shortfa
 @accepts_nonfinite
 def overfit(outputs, expected, case, context):
     """Seed cells 13-14: the trained net must (over)fit its 100 training images."""
-    data = _data(context.data_source, OVERFIT_POOL)
+    data = DATA.get(context, OVERFIT_POOL)
     n = case.params["num_train"]
     target = context.targets[case.target]
     accuracy = _accuracy(outputs, expected, data["X_train"][:n], data["y_train"][:n])
@@ -360,7 +348,7 @@ def overfit(outputs, expected, case, context):
 @accepts_nonfinite
 def train_accuracy(outputs, expected, case, context):
     """Seed cell 17: accuracy on a fixed training sample (the target) and on held-out images."""
-    data = _data(context.data_source)
+    data = DATA.get(context, FULL_TRAINING)
     target = context.targets[case.target]
     sample = np.random.default_rng(0).choice(len(data["X_train"]), case.params["eval_samples"], replace=False)
     train_acc = _accuracy(outputs, expected, data["X_train"][sample], data["y_train"][sample])

@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +31,7 @@ from autograder.grading.judge import (
     judge_weight_std,
     rel_error,
 )
-from autograder.grading.training import constructor_kwargs
+from autograder.grading.training import TrainingData, constructor_kwargs
 
 REFERENCE = Path(__file__).resolve().parents[2] / "reference" / "hw7_mlp_blocks"
 PACKAGE = "intro2ai"
@@ -588,18 +587,17 @@ def depthwise_hidden(rng, count):
 # ------------------------------------------------------------------ Q6 training
 
 
-@lru_cache(maxsize=2)
-def _data(source: str, num_training: int) -> dict[str, np.ndarray]:
+def _load(source: str, num_training: int) -> dict[str, np.ndarray]:
     with own_reference():
         return fashion_data.get_fashion_data(num_training=num_training, num_validation=2000, num_test=0, source=source)
 
 
-def describe_data(context) -> str:
-    return fashion_data.describe_source(context.data_source)
+DATA = TrainingData(_load, fashion_data.describe_source)
+describe_data = DATA.describe_data
 
 
 def train_inputs(params, rng, context):
-    data = _data(context.data_source, params["pool"])
+    data = DATA.get(context, params["pool"])
     n = params["num_train"]
     return {"X_train": data["X_train"][:n], "y_train": data["y_train"][:n]}
 
@@ -623,7 +621,7 @@ def _accuracy(outputs, params, X, y) -> float:
 def train_target(outputs, expected, case, context):
     """Accuracy of the trained net on held-out images (`held_out_accuracy`) or on its own training
     images (`overfit_accuracy`), against the target calibrated for the data source."""
-    params, data = case.params, _data(context.data_source, case.params["pool"])
+    params, data = case.params, DATA.get(context, case.params["pool"])
     name, target = params["target"], params["targets"][describe_data(context)][params["target"]]
     losses = outputs["loss_history"]
     bad = np.flatnonzero(~np.isfinite(losses))
