@@ -20,6 +20,7 @@ from autograder.grading.judge import (
     rel_error,
 )
 from autograder.grading.training import TrainingData, constructor_kwargs
+from autograder.grading.training import accuracy as batched_accuracy
 
 # ------------------------------------------------------------------ layer probes (Q1-Q4)
 
@@ -276,8 +277,7 @@ def _accuracy(trained: dict, expected: dict, X: np.ndarray, y: np.ndarray) -> fl
     """The reference forward pass with the student's trained parameters."""
     model = _reference_model({"hidden_dim": expected["W2"].shape[1]})
     model.params.update({k: np.asarray(trained[k], dtype=expected[k].dtype) for k in expected})
-    predictions = np.concatenate([np.argmax(model.loss(X[i : i + 200]), axis=1) for i in range(0, len(X), 200)])
-    return float(np.mean(predictions == y))
+    return batched_accuracy(model, X, y, batch=200)
 
 
 def _curves(outputs) -> dict:

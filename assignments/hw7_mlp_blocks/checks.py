@@ -32,6 +32,7 @@ from autograder.grading.judge import (
     rel_error,
 )
 from autograder.grading.training import TrainingData, constructor_kwargs
+from autograder.grading.training import accuracy as batched_accuracy
 
 REFERENCE = Path(__file__).resolve().parents[2] / "reference" / "hw7_mlp_blocks"
 PACKAGE = "intro2ai"
@@ -613,8 +614,7 @@ def _accuracy(outputs, params, X, y) -> float:
     """The reference forward pass (test mode) with the student's trained parameters."""
     model = _reference_net(params["kwargs"])
     model.params.update({k: np.asarray(outputs[k], dtype=v.dtype) for k, v in model.params.items()})
-    predictions = np.concatenate([np.argmax(model.loss(X[i : i + 500]), axis=1) for i in range(0, len(X), 500)])
-    return float(np.mean(predictions == y))
+    return batched_accuracy(model, X, y, batch=500)
 
 
 @accepts_nonfinite
