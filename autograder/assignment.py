@@ -327,7 +327,7 @@ class Assignment:
         name = f"_assignment_checks_{self.id}"
         if name not in sys.modules:
             with own_package(self.package, path=self.reference_dir):
-                _import_file(name, self.root / "checks.py")
+                import_file(name, self.root / "checks.py")
         return sys.modules[name]
 
 
@@ -528,7 +528,15 @@ def own_package(package: str, path: Path | None = None,
         sys.modules.update(saved)
 
 
-def _import_file(module_name: str, path: Path) -> ModuleType:
+def import_file(module_name: str, path: Path) -> ModuleType:
+    """The Python file `path` as the module `module_name`, executed once per process.
+
+    The one loader for files that are not on sys.path: an assignment's checks.py, a driver.py the
+    parent runs on the reference (its checks, the calibration scripts), a benchmark module a test
+    imports. Registered in sys.modules before it runs (as an import does, so a dataclass or a
+    pickled class finds its module) and removed again if it raises: a failed import is retried,
+    never half-initialised.
+    """
     if module_name in sys.modules:
         return sys.modules[module_name]
     spec = importlib.util.spec_from_file_location(module_name, path)
@@ -536,5 +544,9 @@ def _import_file(module_name: str, path: Path) -> ModuleType:
         raise AssignmentError(f"cannot import {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[module_name]
+        raise
     return module

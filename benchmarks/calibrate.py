@@ -25,25 +25,13 @@ import runpy
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
+
+from calibration_log import read_log, run_missing
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_LOG = ROOT / "benchmarks" / "calibration-runs.jsonl"
 TRAINING_JUDGES = {"overfit": "overfit_accuracy", "train_accuracy": "train_accuracy"}
-
-
-@dataclass(frozen=True)
-class Run:
-    """One calibration run's identity in the log."""
-
-    source: str
-    item: str
-    seed: int
-    threads: int
-
-    def key(self) -> tuple:
-        return (self.source, self.item, self.seed, self.threads)
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -53,12 +41,6 @@ def parse_seeds(text: str) -> list[int]:
         lo, _, hi = part.partition("-")
         seeds += range(int(lo), int(hi or lo) + 1)
     return seeds
-
-
-def read_log(log: Path) -> list[dict]:
-    if not log.exists():
-        return []
-    return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
 
 
 # ------------------------------------------------------------------ worker (one BLAS setting)
@@ -80,32 +62,28 @@ def worker(source: str, seeds: list[int], threads: int, items: list[str], log: P
     checks, driver = assignment.checks(), runpy.run_path(str(assignment.driver_path))
     context = GradingContext(assignment, seed=0, data=source)
     label = checks.describe_data(context)
-    done = {Run(r["source"], r["item"], r["seed"], r["threads"]).key() for r in read_log(log)}
-    for case in _training_cases(assignment):
-        if case.judge not in items:
-            continue
-        for seed in seeds:
-            run = Run(label, case.judge, seed, threads)
-            if run.key() in done:
-                continue
-            params = {**case.params, "seed": seed}
-            inputs = getattr(checks, case.probe)(params, np.random.default_rng(0), context)
-            expected = getattr(checks, "expect_" + case.expect)(inputs, params, context)
-            start = time.perf_counter()
-            outputs = driver[case.task](inputs, params)
-            seconds = time.perf_counter() - start
-            verdict = getattr(checks, case.judge)(outputs, expected, case, context)
-            losses = outputs["loss_history"]
-            record = {
-                "source": label, "item": case.judge, "seed": seed, "threads": threads,
-                "accuracy": verdict.value, "held_out": (verdict.extras or {}).get("held_out_accuracy"),
-                "final_loss": float(np.mean(losses[-20:])), "finite": bool(np.all(np.isfinite(losses))),
-                "seconds": round(seconds, 1), "load": round(os.getloadavg()[0], 2),
-                "train_images": int(len(inputs["y_train"])),
-            }  # fmt: skip
-            with log.open("a") as f:
-                f.write(json.dumps(record) + "\n")
-            print(json.dumps(record), flush=True)
+    cases = {c.judge: c for c in _training_cases(assignment) if c.judge in items}
+
+    def measure(key: dict) -> dict:
+        case, seed = cases[key["item"]], key["seed"]
+        params = {**case.params, "seed": seed}
+        inputs = getattr(checks, case.probe)(params, np.random.default_rng(0), context)
+        expected = getattr(checks, "expect_" + case.expect)(inputs, params, context)
+        start = time.perf_counter()
+        outputs = driver[case.task](inputs, params)
+        seconds = time.perf_counter() - start
+        verdict = getattr(checks, case.judge)(outputs, expected, case, context)
+        losses = outputs["loss_history"]
+        return {
+            "source": label, "item": case.judge, "seed": seed, "threads": threads,
+            "accuracy": verdict.value, "held_out": (verdict.extras or {}).get("held_out_accuracy"),
+            "final_loss": float(np.mean(losses[-20:])), "finite": bool(np.all(np.isfinite(losses))),
+            "seconds": round(seconds, 1), "load": round(os.getloadavg()[0], 2),
+            "train_images": int(len(inputs["y_train"])),
+        }  # fmt: skip
+
+    keys = [{"source": label, "item": item, "seed": seed, "threads": threads} for item in cases for seed in seeds]
+    run_missing(log, keys, measure, lambda row: print(json.dumps(row), flush=True))
 
 
 def run_all(source: str, seeds: list[int], threads: list[int], items: list[str], log: Path) -> None:

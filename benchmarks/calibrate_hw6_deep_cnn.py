@@ -7,21 +7,22 @@ test mode, with the trained parameters and running statistics, on the validation
 the process CPU seconds of the run. Prints a markdown table and the worst run per configuration;
 appends JSON lines to benchmarks/calibration-hw6_deep_cnn-runs.jsonl.
 
-Usage (from the repository root): PYTHONPATH=. python benchmarks/calibrate_hw6_deep_cnn.py [--seeds 0 1 2] [--threads 1 2]
+Usage (from the repository root): PYTHONPATH=. python benchmarks/calibrate_hw6_deep_cnn.py [--seeds 0 1 2] [--threads 1 2];
+resumable (pairs of seed and thread count already in the log with every current measurement are not run again).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import json
 import time
 from pathlib import Path
 
 import numpy as np
+from calibration_log import run_missing
 from threadpoolctl import threadpool_limits
 
-from autograder.assignment import load_assignment, own_package
+from autograder.assignment import import_file, load_assignment, own_package
+from autograder.grading.training import accuracy, run_arrays
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = ROOT / "benchmarks" / "calibration-hw6_deep_cnn-runs.jsonl"
@@ -29,16 +30,15 @@ RUNS = ROOT / "benchmarks" / "calibration-hw6_deep_cnn-runs.jsonl"
 
 def measure(checks, driver, case, seed: int, threads: int) -> dict:
     params = {**case.params, "seed": seed}
-    data = checks._data("embedded", params["num_train"])
+    data = checks.DATA.load("embedded", params["num_train"])
     start = time.process_time()
     with threadpool_limits(threads), own_package(checks.PACKAGE, path=checks.REFERENCE):  # the driver's `intro2ai`
         outputs = driver.experiment({"X_train": data["X_train"], "y_train": data["y_train"]}, params)
     row = {"seed": seed, "threads": threads, "cpu_s": round(time.process_time() - start, 1)}
     for config in params["configs"]:
-        trained = {k[len(config) + 1:]: v for k, v in outputs.items()
-                   if k.startswith(config + "_") and not k.endswith("loss_history")}  # fmt: skip
-        row[f"{config}_val"] = checks._accuracy(trained, params, config, data["X_val"], data["y_val"])
-        row[f"{config}_train_loss"] = checks._train_loss(trained, params, config, data["X_train"], data["y_train"])
+        model = checks._trained_model(run_arrays(outputs, config), params, config)
+        row[f"{config}_val"] = accuracy(model, data["X_val"], data["y_val"])  # test mode first, as the judge
+        row[f"{config}_train_loss"] = checks._train_loss(model, params, data["X_train"], data["y_train"])
         row[f"{config}_loss"] = float(outputs[f"{config}_loss_history"][-10:].mean())
     return row
 
@@ -50,25 +50,20 @@ def main() -> None:
     args = parser.parse_args()
     hw6 = load_assignment("hw6_deep_cnn")
     checks = hw6.checks()
-    spec = importlib.util.spec_from_file_location("_hw6_driver", hw6.driver_path)
-    driver = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(driver)
+    driver = import_file("_hw6_driver", hw6.driver_path)
     case = hw6.question("Q5").cases[0]
     configs = case.params["configs"]
-    rows = []
+
+    def report(row: dict) -> None:
+        cells = " | ".join(f"{row[f'{c}_val']:.3f} | {row[f'{c}_loss']:.3f} | {row[f'{c}_train_loss']:.3f}" for c in configs)
+        print(f"| {row['seed']} | {row['threads']} | {cells} | {row['cpu_s']} |", flush=True)
+
     print("| seed | BLAS threads | " + " | ".join(f"{c} val | {c} final loss | {c} train loss" for c in configs)
           + " | CPU s |")
     print("|---|---|" + "---|---|---|" * len(configs) + "---|")
-    with RUNS.open("a", encoding="utf-8") as log:
-        for seed in args.seeds:
-            for threads in args.threads:
-                row = measure(checks, driver, case, seed, threads)
-                rows.append(row)
-                log.write(json.dumps(row) + "\n")
-                log.flush()  # a long calibration keeps every finished row
-                cells = " | ".join(f"{row[f'{c}_val']:.3f} | {row[f'{c}_loss']:.3f} | {row[f'{c}_train_loss']:.3f}"
-                                   for c in configs)
-                print(f"| {seed} | {threads} | {cells} | {row['cpu_s']} |", flush=True)
+    keys = [{"seed": seed, "threads": threads} for seed in args.seeds for threads in args.threads]
+    rows = run_missing(RUNS, keys, lambda key: measure(checks, driver, case, key["seed"], key["threads"]), report,
+                       needs=[f"{c}_train_loss" for c in configs])  # fmt: skip
     for config in configs:
         values = np.array([r[f"{config}_val"] for r in rows])
         print(f"{config}: val accuracy worst {values.min():.3f}, mean {values.mean():.3f}, best {values.max():.3f}")

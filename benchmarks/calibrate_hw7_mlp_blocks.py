@@ -11,16 +11,17 @@ worst run by the margin stated in benchmarks/calibration-hw7_mlp_blocks.md.
 
 Usage (from the repository root):
     PYTHONPATH=. python benchmarks/calibrate_hw7_mlp_blocks.py [--seeds 10] [--threads 1 2] [--data embedded]
+Resumable: runs (case, seed, threads, data) already in the log are not run again.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 from types import SimpleNamespace
 
+from calibration_log import run_missing
 from threadpoolctl import threadpool_limits
 
 from autograder.assignment import load_assignment
@@ -51,16 +52,17 @@ def main() -> None:
     args = parser.parse_args()
     hw7 = load_assignment("hw7_mlp_blocks")
     checks = hw7.checks()
-    rows = []
+    cases = {case.name: case for case in hw7.question("Q6").cases}
+    keys = [{"case": case.name, "seed": seed, "threads": threads, "data": args.data}
+            for case in cases.values() for seed in dict.fromkeys([*range(args.seeds), case.params["seed"]])
+            for threads in args.threads]  # fmt: skip
+
+    def report(row: dict) -> None:
+        print(f"| {row['case']} | {row['seed']} | {row['threads']} | {row['accuracy']:.4f} | {row['seconds']:.1f} |", flush=True)
+
     print("| case | seed | BLAS threads | accuracy | seconds |\n|---|---|---|---|---|")
-    for case in hw7.question("Q6").cases:
-        for seed in [*range(args.seeds), case.params["seed"]]:
-            for threads in args.threads:
-                row = measure(checks, case, seed, threads, args.data)
-                rows.append(row)
-                print(f"| {case.name} | {seed} | {threads} | {row['accuracy']:.4f} | {row['seconds']:.1f} |", flush=True)
-                with RUNS.open("a") as f:
-                    f.write(json.dumps(row) + "\n")
+    rows = run_missing(RUNS, keys, lambda key: measure(checks, cases[key["case"]], key["seed"], key["threads"], key["data"]),
+                       report)  # fmt: skip
     for case in hw7.question("Q6").cases:
         mine = [r["accuracy"] for r in rows if r["case"] == case.name]
         print(f"{case.name}: worst {min(mine):.4f}, best {max(mine):.4f} over {len(mine)} runs")

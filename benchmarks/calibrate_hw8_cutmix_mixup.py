@@ -14,14 +14,15 @@ Usage (from the repository root): PYTHONPATH=. python benchmarks/calibrate_hw8_c
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
 import numpy as np
+from calibration_log import run_missing
 from threadpoolctl import threadpool_limits
 
-from autograder.assignment import load_assignment, own_package
+from autograder.assignment import import_file, load_assignment, own_package
+from autograder.grading.training import accuracy, run_arrays
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = ROOT / "benchmarks" / "calibration-hw8_cutmix_mixup-runs.jsonl"
@@ -29,7 +30,7 @@ RUNS = ROOT / "benchmarks" / "calibration-hw8_cutmix_mixup-runs.jsonl"
 
 def measure(checks, driver, case, seed: int, threads: int, reference: Path) -> dict:
     params = {**case.params, "seed": seed}
-    data = checks._data("embedded", params["num_train"])
+    data = checks.DATA.load("embedded", params["num_train"])
     start = time.perf_counter()
     with threadpool_limits(threads), own_package("intro2ai", path=reference):  # the driver's `intro2ai`: HW8's reference
         outputs = driver.experiment({"X_train": data["X_train"], "y_train": data["y_train"]}, params)
@@ -37,9 +38,8 @@ def measure(checks, driver, case, seed: int, threads: int, reference: Path) -> d
     row = {"seed": seed, "threads": threads, "seconds": round(seconds, 2)}
     tail = max(1, int(len(outputs["none_loss_history"]) * params["tail"]))
     for method in checks.METHODS:
-        trained = {k[len(method) + 1:]: v for k, v in outputs.items()
-                   if k.startswith(method + "_") and not k.endswith("loss_history")}  # fmt: skip
-        row[f"{method}_val"] = checks._accuracy(trained, params, data["X_val"], data["y_val"])
+        model = checks._trained_model(run_arrays(outputs, method), params)
+        row[f"{method}_val"] = accuracy(model, data["X_val"], data["y_val"])
         row[f"{method}_loss"] = float(outputs[f"{method}_loss_history"][-tail:].mean())
     return row
 
@@ -52,29 +52,20 @@ def main() -> None:
     thread_counts = [int(t) for t in args.threads.split(",")]
     hw8 = load_assignment("hw8_cutmix_mixup")
     checks = hw8.checks()
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("_hw8_driver", hw8.driver_path)
-    driver = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(driver)
+    driver = import_file("_hw8_driver", hw8.driver_path)
     case = hw8.question("Q8").cases[0]
     seeds = sorted({*range(args.seeds), case.params["seed"]})
-    rows = [json.loads(line) for line in RUNS.read_text(encoding="utf-8").splitlines()] if RUNS.exists() else []
-    done = {(r["seed"], r["threads"]) for r in rows}  # resumable: a rerun measures only what is missing
+
+    def report(row: dict) -> None:
+        print(f"| {row['seed']} | {row['threads']} | {row['none_val']:.3f} | {row['cutmix_val']:.3f} | {row['mixup_val']:.3f} | "
+              f"{row['none_loss']:.3f} | {row['cutmix_loss']:.3f} | {row['mixup_loss']:.3f} | {row['seconds']} |",
+              flush=True)  # fmt: skip
+
     print("| seed | BLAS threads | none val | cutmix val | mixup val | none loss | cutmix loss | mixup loss | s |")
     print("|---|---|---|---|---|---|---|---|---|")
-    with RUNS.open("a", encoding="utf-8") as log:
-        for seed in seeds:
-            for threads in thread_counts:
-                if (seed, threads) in done:
-                    continue
-                row = measure(checks, driver, case, seed, threads, hw8.reference_dir)
-                rows.append(row)
-                log.write(json.dumps(row) + "\n")
-                log.flush()
-                print(f"| {seed} | {threads} | {row['none_val']:.3f} | {row['cutmix_val']:.3f} | {row['mixup_val']:.3f} | "
-                      f"{row['none_loss']:.3f} | {row['cutmix_loss']:.3f} | {row['mixup_loss']:.3f} | {row['seconds']} |",
-                      flush=True)  # fmt: skip
+    keys = [{"seed": seed, "threads": threads} for seed in seeds for threads in thread_counts]
+    rows = run_missing(RUNS, keys, lambda key: measure(checks, driver, case, key["seed"], key["threads"], hw8.reference_dir),
+                       report)  # fmt: skip
     for method in checks.METHODS:
         values = np.array([r[f"{method}_val"] for r in rows])
         print(f"{method}: val accuracy worst {values.min():.3f}, mean {values.mean():.3f}, best {values.max():.3f}")

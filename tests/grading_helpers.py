@@ -8,6 +8,7 @@ import zipfile
 from pathlib import Path
 
 from autograder.assignment import Assignment
+from autograder.grading.run import RunOptions, grade_zip
 
 LAYERS = "intro2ai/layers.py"
 CNN = "intro2ai/classifiers/cnn.py"
@@ -131,3 +132,26 @@ def cli_args(*args, assignment: str = "hw5_cnn") -> list[str]:
     if at is None:
         return args
     return [*args[: at + 1], "-a", assignment, *args[at + 1 :]]
+
+
+def grade_files(tmp_path: Path, assignment: Assignment, files: dict[str, str], *, seed: int, skip: tuple[str, ...] = (),
+                only: tuple[str, ...] = (), prefix: str = "") -> dict:  # fmt: skip
+    """`files` zipped as a student would and graded as in production (two groups at once, one BLAS
+    thread), the result as its JSON document. Each test file wraps it with its own seed and skips."""
+    zip_path = make_zip(tmp_path / "submit.zip", files, prefix=prefix)
+    options = RunOptions(seed=seed, only=tuple(only), skip_groups=skip, parallel=2, max_blas_threads=1)
+    return grade_zip(zip_path, assignment, options).to_json()
+
+
+def failed_questions(result: dict) -> dict[str, list[str]]:
+    """Question id -> messages of its failed cases, for every question that lost points."""
+    return {q["id"]: [c["message"] for c in q["cases"] if not c["passed"]]
+            for q in result["questions"] if q["score"] < q["max_score"]}  # fmt: skip
+
+
+def assert_not_implemented(result: dict) -> None:
+    """The template's result: 0 points, every question and every case `not_implemented`."""
+    assert result["score"] == 0
+    for question in result["questions"]:
+        assert question["status"] == "not_implemented", question
+        assert all(c["status"] == "not_implemented" for c in question["cases"])

@@ -13,12 +13,18 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from grading_helpers import cli_args, make_zip, mutate, replace_function, source
+from grading_helpers import (
+    assert_not_implemented,
+    cli_args,
+    grade_files,
+    mutate,
+    replace_function,
+    source,
+)
 
 from autograder.assignment import load_assignment
 from autograder.authoring.generate import render_template, template_drift
 from autograder.cli import main
-from autograder.grading.run import RunOptions, grade_zip
 from autograder.sandbox.command import bwrap_path
 
 LAYERS = "intro2ai/layers.py"
@@ -40,8 +46,7 @@ def files(hw6, root=None, **changed: str) -> dict[str, str]:
 
 
 def grade(tmp_path, hw6, submitted):
-    options = RunOptions(seed=5, skip_groups=TRAIN, parallel=2, max_blas_threads=1)
-    return grade_zip(make_zip(tmp_path / "submit.zip", submitted), hw6, options).to_json()
+    return grade_files(tmp_path, hw6, submitted, seed=5, skip=TRAIN)
 
 
 def lost(result) -> dict[str, list[str]]:
@@ -61,10 +66,7 @@ def test_reference_scores_full_marks(tmp_path, hw6):
 def test_template_scores_zero_and_says_not_implemented(tmp_path, hw6):
     assert template_drift(hw6) == []
     result = grade(tmp_path, hw6, files(hw6, root=hw6.template_dir))
-    assert result["score"] == 0
-    for question in result["questions"]:
-        assert question["status"] == "not_implemented", question
-        assert all(c["status"] == "not_implemented" for c in question["cases"])
+    assert_not_implemented(result)
 
 
 def _met(barrier: threading.Barrier) -> bool:
@@ -178,8 +180,7 @@ def test_the_reference_notebook_runs_in_the_sandbox(tmp_path, hw6):
     2,000; fewer keep the three training runs of its experiment cell short here)."""
     quick = dataclasses.replace(hw6, notebook={**hw6.notebook, "env": {**hw6.notebook["env"], "INTRO2AI_MAX_TRAIN": "200"}})
     submitted = {**files(hw6), "HW6.ipynb": source(hw6.reference_dir, "HW6.ipynb")}
-    options = RunOptions(seed=5, only=("Q2",), parallel=2, max_blas_threads=1)
-    result = grade_zip(make_zip(tmp_path / "submit.zip", submitted), quick, options).to_json()
+    result = grade_files(tmp_path, quick, submitted, seed=5, only=("Q2",))
     section = result["notebook"]
     assert section["status"] == "passed" and section["ran_cleanly"], section
     assert section["cells_executed"] == section["code_cells"]

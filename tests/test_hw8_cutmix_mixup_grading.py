@@ -11,12 +11,19 @@ import zipfile
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from grading_helpers import cli_args, make_zip, mutate, replace_function, source
+from grading_helpers import (
+    assert_not_implemented,
+    cli_args,
+    failed_questions,
+    grade_files,
+    mutate,
+    replace_function,
+    source,
+)
 
 from autograder.assignment import load_assignment
 from autograder.authoring.generate import build_release_zip, render_template, template_drift
 from autograder.cli import main
-from autograder.grading.run import RunOptions, grade_zip
 from autograder.student import selfcheck
 
 AUGMENT = "intro2ai/augment.py"
@@ -35,15 +42,7 @@ def files(hw8, augment: str | None = None, layers: str | None = None, root=None)
 
 
 def grade(tmp_path, hw8, submitted, only=(), skip=EXPERIMENT, seed=5):
-    zip_path = make_zip(tmp_path / "submit.zip", submitted)
-    options = RunOptions(seed=seed, only=tuple(only), skip_groups=skip, parallel=2, max_blas_threads=1)
-    return grade_zip(zip_path, hw8, options).to_json()
-
-
-def failed_questions(result) -> dict[str, list[str]]:
-    """Question id -> messages of its failed cases, for every question that lost points."""
-    return {q["id"]: [c["message"] for c in q["cases"] if not c["passed"]]
-            for q in result["questions"] if q["score"] < q["max_score"]}  # fmt: skip
+    return grade_files(tmp_path, hw8, submitted, seed=seed, skip=skip, only=only)
 
 
 def test_reference_scores_full_marks_with_the_experiment(tmp_path, hw8):
@@ -57,10 +56,7 @@ def test_reference_scores_full_marks_with_the_experiment(tmp_path, hw8):
 
 def test_template_scores_zero_and_says_not_implemented(tmp_path, hw8):
     result = grade(tmp_path, hw8, files(hw8, root=hw8.template_dir), skip=())
-    assert result["score"] == 0
-    for question in result["questions"]:
-        assert question["status"] == "not_implemented", question
-        assert all(c["status"] == "not_implemented" for c in question["cases"])
+    assert_not_implemented(result)
 
 
 # ------------------------------------------------------------------ the named mistakes

@@ -8,8 +8,6 @@ judges turn validated student outputs into verdicts.
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 from intro2ai import data_utils, layers  # the reference package (the engine's own_package)
 from intro2ai.classifiers.cnn import ThreeLayerConvNet
@@ -18,9 +16,11 @@ from autograder.grading.judge import (
     Verdict,
     accepts_nonfinite,
     judge_rel_error,
+    judge_weight_std,
     rel_error,
-    std_tolerance,
 )
+from autograder.grading.training import TrainingData, constructor_kwargs
+from autograder.grading.training import accuracy as batched_accuracy
 
 # ------------------------------------------------------------------ layer probes (Q1-Q4)
 
@@ -172,14 +172,9 @@ def net_hidden(rng, count):
 
 
 def _reference_model(kwargs: dict, seed: int | None = None) -> ThreeLayerConvNet:
-    kwargs = dict(kwargs)
-    if "dtype" in kwargs:
-        kwargs["dtype"] = np.dtype(kwargs["dtype"]).type
-    if "input_dim" in kwargs:
-        kwargs["input_dim"] = tuple(kwargs["input_dim"])
     if seed is not None:
         np.random.seed(seed % 2**32)
-    return ThreeLayerConvNet(**kwargs)
+    return ThreeLayerConvNet(**constructor_kwargs(kwargs))
 
 
 def net_init_inputs(params, rng, context):
@@ -192,7 +187,7 @@ def expect_net_init(inputs, params, context):
 
 def net_init(outputs, expected, case, context):
     """Shapes (validated), exact dtype, zero biases, weights drawn at the requested scale (each W's
-    sample std within std_tolerance of weight_scale for its size)."""
+    sample std within std_tolerance of weight_scale: judge_weight_std)."""
     scale = case.params["kwargs"].get("weight_scale", 1e-3)
     for name, ref in expected.items():
         got = outputs[name]
@@ -200,12 +195,7 @@ def net_init(outputs, expected, case, context):
             return Verdict(False, "init", None, None, f"{name}: dtype {got.dtype}, expected {ref.dtype}")
         if name.startswith("b") and np.any(got != 0):
             return Verdict(False, "init", None, None, f"{name}: biases must start at zero")
-    deviations = {n: abs(float(np.std(outputs[n])) / scale - 1.0) for n in expected if n.startswith("W")}
-    ratios = {n: deviation / std_tolerance(expected[n].size) for n, deviation in deviations.items()}
-    worst = max(ratios, key=ratios.get)
-    passed = ratios[worst] <= 1.0
-    message = "" if passed else f"{worst}: weight std is off by {deviations[worst]:.0%} from weight_scale={scale:g}"
-    return Verdict(passed, "weight std deviation / tolerance", ratios[worst], 1.0, message)
+    return judge_weight_std({n: outputs[n] for n in expected if n.startswith("W")}, scale)
 
 
 def net_loss_inputs(params, rng, context):
@@ -264,28 +254,18 @@ def gradcheck(outputs, expected, case, context):
 # ------------------------------------------------------------------ training (Q5)
 
 
-@lru_cache(maxsize=2)
-def _data(source: str, num_training: int = 49000) -> dict[str, np.ndarray]:
-    return data_utils.get_CIFAR10_data(num_training=num_training, source=source)
-
-
+DATA = TrainingData(lambda source, n: data_utils.get_CIFAR10_data(num_training=n, source=source),
+                    data_utils.describe_source)
+describe_data = DATA.describe_data
+train_inputs = DATA.train_inputs  # the first `num_train` images (a declared size: tests train a small configuration)
 OVERFIT_POOL = 1000  # the overfit case needs 100 images: load a small pool, not the whole set
-
-
-def describe_data(context) -> str:
-    return data_utils.describe_source(context.data_source)
+FULL_TRAINING = 49000  # the seed's training split, from which train_accuracy draws its evaluation sample
 
 
 def overfit_inputs(params, rng, context):
-    data = _data(context.data_source, OVERFIT_POOL)
+    data = DATA.get(context, OVERFIT_POOL)
     n = params["num_train"]
     return {"X_train": data["X_train"][:n], "y_train": data["y_train"][:n]}
-
-
-def train_inputs(params, rng, context):
-    """The first `num_train` training images (a declared size: tests train a small configuration)."""
-    data = _data(context.data_source, params["num_train"])
-    return {"X_train": data["X_train"], "y_train": data["y_train"]}
 
 
 def expect_train_eval(inputs, params, context):
@@ -297,8 +277,7 @@ def _accuracy(trained: dict, expected: dict, X: np.ndarray, y: np.ndarray) -> fl
     """The reference forward pass with the student's trained parameters."""
     model = _reference_model({"hidden_dim": expected["W2"].shape[1]})
     model.params.update({k: np.asarray(trained[k], dtype=expected[k].dtype) for k in expected})
-    predictions = np.concatenate([np.argmax(model.loss(X[i : i + 200]), axis=1) for i in range(0, len(X), 200)])
-    return float(np.mean(predictions == y))
+    return batched_accuracy(model, X, y, batch=200)
 
 
 def _curves(outputs) -> dict:
@@ -358,7 +337,7 @@ def _training_verdict(outputs, expected, accuracy: float, target: float, shortfa
 @accepts_nonfinite
 def overfit(outputs, expected, case, context):
     """Seed cells 13-14: the trained net must (over)fit its 100 training images."""
-    data = _data(context.data_source, OVERFIT_POOL)
+    data = DATA.get(context, OVERFIT_POOL)
     n = case.params["num_train"]
     target = context.targets[case.target]
     accuracy = _accuracy(outputs, expected, data["X_train"][:n], data["y_train"][:n])
@@ -369,7 +348,7 @@ def overfit(outputs, expected, case, context):
 @accepts_nonfinite
 def train_accuracy(outputs, expected, case, context):
     """Seed cell 17: accuracy on a fixed training sample (the target) and on held-out images."""
-    data = _data(context.data_source)
+    data = DATA.get(context, FULL_TRAINING)
     target = context.targets[case.target]
     sample = np.random.default_rng(0).choice(len(data["X_train"]), case.params["eval_samples"], replace=False)
     train_acc = _accuracy(outputs, expected, data["X_train"][sample], data["y_train"][sample])

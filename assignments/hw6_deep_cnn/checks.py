@@ -10,8 +10,6 @@ reference's batch normalization and with the driver's stand-in for it (driver.py
 
 from __future__ import annotations
 
-import importlib.util
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -22,23 +20,16 @@ from intro2ai import (  # HW6's reference package (the engine's own_package)
 )
 from intro2ai.classifiers import convnet
 
-from autograder.assignment import own_package
-from autograder.grading.judge import Verdict, accepts_nonfinite, judge_rel_error, std_tolerance
+from autograder.assignment import import_file, own_package
+from autograder.grading.judge import Verdict, accepts_nonfinite, judge_rel_error, judge_weight_std
+from autograder.grading.training import TrainingData, accuracy, constructor_kwargs, finished_run
 
 HERE = Path(__file__).resolve().parent
 REFERENCE = HERE.parents[1] / "reference" / "hw6_deep_cnn"
 PACKAGE = "intro2ai"
 
 
-def _driver():
-    """driver.py's StandInBatchnorm and stand_in_batchnorm: defined once, used on both sides."""
-    spec = importlib.util.spec_from_file_location("_hw6_driver", HERE / "driver.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-DRIVER = _driver()
+DRIVER = import_file("_hw6_driver", HERE / "driver.py")  # StandInBatchnorm, stand_in_batchnorm: defined once, used on both sides
 
 
 def _state(params, rng) -> np.random.RandomState:
@@ -243,14 +234,9 @@ def spatial_hidden(rng, count):
 
 
 def _reference_model(kwargs: dict, seed: int | None = None) -> convnet.ConvNet:
-    kwargs = dict(kwargs)
-    if "dtype" in kwargs:
-        kwargs["dtype"] = np.dtype(kwargs["dtype"]).type
-    if "input_dim" in kwargs:
-        kwargs["input_dim"] = tuple(kwargs["input_dim"])
     if seed is not None:
         np.random.seed(seed % 2**32)
-    return convnet.ConvNet(**kwargs)
+    return convnet.ConvNet(**constructor_kwargs(kwargs))
 
 
 def no_inputs(params, rng, context):
@@ -283,13 +269,7 @@ def net_init(outputs, expected, case, context):
         if kind.startswith(("b", "gamma")) and not np.all(got == ref):
             what = "ones" if kind.startswith("gamma") else "zeros"
             return Verdict(False, "init", None, None, f"{name}: must start as {what}", extras)
-    deviations = {n: abs(float(np.std(outputs[n])) / scale - 1.0) / std_tolerance(expected[n].size)
-                  for n in expected if n.split("_")[-1].startswith("W") and expected[n].size >= 20}  # fmt: skip
-    worst = max(deviations, key=deviations.get)
-    passed = deviations[worst] <= 1.0
-    message = "" if passed else (f"{worst}: weight std is off by {deviations[worst] * std_tolerance(expected[worst].size):.0%} "
-                                 f"from weight_scale={scale:g}")  # fmt: skip
-    return Verdict(passed, "weight std deviation / tolerance", deviations[worst], 1.0, message, extras)
+    return judge_weight_std({n: outputs[n] for n in expected if n.split("_")[-1].startswith("W")}, scale, extras)
 
 
 def net_loss_inputs(params, rng, context):
@@ -423,18 +403,10 @@ def res_hidden(rng, count):
 # ------------------------------------------------------------------ Q5 the experiment
 
 
-@lru_cache(maxsize=2)
-def _data(source: str, num_training: int) -> dict[str, np.ndarray]:
-    return data_utils.get_CIFAR10_data(num_training=num_training, source=source)
-
-
-def describe_data(context) -> str:
-    return data_utils.describe_source(context.data_source)
-
-
-def experiment_inputs(params, rng, context):
-    data = _data(context.data_source, params["num_train"])
-    return {"X_train": data["X_train"], "y_train": data["y_train"]}
+DATA = TrainingData(lambda source, n: data_utils.get_CIFAR10_data(num_training=n, source=source),
+                    data_utils.describe_source)
+describe_data = DATA.describe_data
+experiment_inputs = DATA.train_inputs
 
 
 def _experiment_model(params: dict, config: str) -> convnet.ConvNet:
@@ -477,18 +449,11 @@ def _trained_model(trained: dict, params: dict, config: str) -> convnet.ConvNet:
     return model
 
 
-def _accuracy(trained: dict, params: dict, config: str, X: np.ndarray, y: np.ndarray) -> float:
-    """The reference forward pass, in test mode, with the student's parameters and running statistics."""
-    model = _trained_model(trained, params, config)
-    predictions = np.concatenate([np.argmax(model.loss(X[i : i + 250]), axis=1) for i in range(0, len(X), 250)])
-    return float(np.mean(predictions == y))
-
-
-def _train_loss(trained: dict, params: dict, config: str, X: np.ndarray, y: np.ndarray, samples: int = 1000) -> float:
+def _train_loss(model: convnet.ConvNet, params: dict, X: np.ndarray, y: np.ndarray, samples: int = 1000) -> float:
     """The training loss the trained network reaches, measured here: the reference forward pass in
     train mode (batch statistics, as during training) on the first `samples` training images, in the
-    case's batch size. The loss history the sandbox returns is only plotted, never believed."""
-    model = _trained_model(trained, params, config)
+    case's batch size. The loss history the sandbox returns is only plotted, never believed.
+    Train mode updates the model's running statistics: measure anything in test mode first."""
     size = params["batch_size"]
     losses = [model.loss(X[i : i + size], y[i : i + size])[0] for i in range(0, min(samples, len(X)), size)]
     return float(np.mean(losses))
@@ -504,27 +469,22 @@ def experiment(outputs, expected, case, context):
     (benchmarks/calibration-hw6_deep_cnn.md)."""
     params = case.params
     targets = params["targets"][describe_data(context)]
-    data = _data(context.data_source, params["num_train"])
+    data = DATA.get(context, params["num_train"])
     problems, extras = [], {}
     for config in params["configs"]:
-        losses = outputs[f"{config}_loss_history"]
-        bad = np.flatnonzero(~np.isfinite(losses))
-        if bad.size:
-            problems.append(f"{config}: the loss became {losses[bad[0]]} at iteration {bad[0] + 1}")
+        run = finished_run(outputs, config, "parameters or running statistics")
+        if isinstance(run, str):
+            problems.append(run)
             continue
-        trained = {name[len(config) + 1:]: v for name, v in outputs.items()
-                   if name.startswith(config + "_") and not name.endswith("loss_history")}  # fmt: skip
-        if not all(np.all(np.isfinite(v)) for v in trained.values()):
-            problems.append(f"{config}: the trained parameters or running statistics hold NaN or inf")
-            continue
-        train_loss = _train_loss(trained, params, config, data["X_train"], data["y_train"])
+        model = _trained_model(run.trained, params, config)
+        val_accuracy = accuracy(model, data["X_val"], data["y_val"])  # test mode, before train mode moves the statistics
+        train_loss = _train_loss(model, params, data["X_train"], data["y_train"])
         extras[f"{config}_train_loss"] = train_loss
-        extras[f"{config}_val_accuracy"] = _accuracy(trained, params, config, data["X_val"], data["y_val"])
-        extras[f"{config}_loss_history"] = [float(v) for v in losses[:2000]]
+        extras[f"{config}_val_accuracy"] = val_accuracy
+        extras[f"{config}_loss_history"] = run.curve()
         if config in targets and not train_loss <= targets[config]:
             problems.append(f"{config}: the training loss after training is {train_loss:.3f}, above the target "
                             f"{targets[config]:.2f} (log 10 = 2.303: the network did not learn)")  # fmt: skip
     measured = [extras[f"{c}_train_loss"] - t for c, t in targets.items() if f"{c}_train_loss" in extras]
     worst = max(measured) if measured else None
     return Verdict(not problems, "worst training loss - target", worst, 0.0, "; ".join(problems), extras)
-

@@ -11,10 +11,8 @@ the parent runs the driver's scripted run on the reference package and compares 
 from __future__ import annotations
 
 import csv
-import importlib.util
 import io
 import math
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -25,14 +23,16 @@ from intro2ai import (  # HW7's reference package (the engine's own_package)
 )
 from intro2ai.classifiers.fc_net import FullyConnectedNet
 
-from autograder.assignment import own_package
+from autograder.assignment import import_file, own_package
 from autograder.grading.judge import (
     Verdict,
     accepts_nonfinite,
     judge_rel_error,
+    judge_weight_std,
     rel_error,
-    std_tolerance,
 )
+from autograder.grading.training import TrainingData, constructor_kwargs
+from autograder.grading.training import accuracy as batched_accuracy
 
 REFERENCE = Path(__file__).resolve().parents[2] / "reference" / "hw7_mlp_blocks"
 PACKAGE = "intro2ai"
@@ -45,15 +45,7 @@ def own_reference():
     return own_package(PACKAGE, path=REFERENCE)
 
 
-def _driver():
-    """This assignment's driver.py, whose callback tasks the parent also runs on the reference."""
-    spec = importlib.util.spec_from_file_location("hw7_mlp_blocks_driver", Path(__file__).with_name("driver.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-DRIVER = _driver()
+DRIVER = import_file("hw7_mlp_blocks_driver", Path(__file__).with_name("driver.py"))  # the parent runs its callback tasks on the reference
 
 
 def hoeffding(n: int, spread: float = 1.0) -> float:
@@ -160,10 +152,7 @@ def dropout_hidden(rng, count):
 
 
 def _reference_net(kwargs: dict) -> FullyConnectedNet:
-    kwargs = dict(kwargs)
-    if "dtype" in kwargs:
-        kwargs["dtype"] = np.dtype(kwargs["dtype"]).type
-    return FullyConnectedNet(**kwargs)
+    return FullyConnectedNet(**constructor_kwargs(kwargs))
 
 
 def net_init_inputs(params, rng, context):
@@ -176,7 +165,9 @@ def expect_net_init(inputs, params, context):
 
 
 def net_init(outputs, expected, case, context):
-    """Shapes (validated), dtype, zero biases, weights of std weight_scale (within std_tolerance)."""
+    """Shapes (validated), dtype, zero biases, weights of std weight_scale (judge_weight_std).
+
+    Every dtype and bias problem is listed at once, with the weights' verdict if it failed too."""
     scale = case.params["kwargs"].get("weight_scale", 1e-2)
     problems = []
     for name, ref in expected.items():
@@ -185,8 +176,10 @@ def net_init(outputs, expected, case, context):
             problems.append(f"{name} has dtype {got.dtype}, expected {ref.dtype} (cast every parameter to dtype)")
         elif name.startswith("b") and np.any(got != 0):
             problems.append(f"{name} is not all zeros")
-        elif name.startswith("W") and abs(float(got.std()) / scale - 1.0) > std_tolerance(got.size):
-            problems.append(f"{name} has std {float(got.std()):.2e}, expected weight_scale = {scale:.0e}")
+    weights = judge_weight_std({n: outputs[n] for n in expected if n.startswith("W")}, scale)
+    if not problems:
+        return weights
+    problems += [] if weights.passed else [weights.message]
     return _verdict(problems, "properties violated", float(len(problems)), 0.0)
 
 
@@ -595,18 +588,17 @@ def depthwise_hidden(rng, count):
 # ------------------------------------------------------------------ Q6 training
 
 
-@lru_cache(maxsize=2)
-def _data(source: str, num_training: int) -> dict[str, np.ndarray]:
+def _load(source: str, num_training: int) -> dict[str, np.ndarray]:
     with own_reference():
         return fashion_data.get_fashion_data(num_training=num_training, num_validation=2000, num_test=0, source=source)
 
 
-def describe_data(context) -> str:
-    return fashion_data.describe_source(context.data_source)
+DATA = TrainingData(_load, fashion_data.describe_source)
+describe_data = DATA.describe_data
 
 
 def train_inputs(params, rng, context):
-    data = _data(context.data_source, params["pool"])
+    data = DATA.get(context, params["pool"])
     n = params["num_train"]
     return {"X_train": data["X_train"][:n], "y_train": data["y_train"][:n]}
 
@@ -622,15 +614,14 @@ def _accuracy(outputs, params, X, y) -> float:
     """The reference forward pass (test mode) with the student's trained parameters."""
     model = _reference_net(params["kwargs"])
     model.params.update({k: np.asarray(outputs[k], dtype=v.dtype) for k, v in model.params.items()})
-    predictions = np.concatenate([np.argmax(model.loss(X[i : i + 500]), axis=1) for i in range(0, len(X), 500)])
-    return float(np.mean(predictions == y))
+    return batched_accuracy(model, X, y, batch=500)
 
 
 @accepts_nonfinite
 def train_target(outputs, expected, case, context):
     """Accuracy of the trained net on held-out images (`held_out_accuracy`) or on its own training
     images (`overfit_accuracy`), against the target calibrated for the data source."""
-    params, data = case.params, _data(context.data_source, case.params["pool"])
+    params, data = case.params, DATA.get(context, case.params["pool"])
     name, target = params["target"], params["targets"][describe_data(context)][params["target"]]
     losses = outputs["loss_history"]
     bad = np.flatnonzero(~np.isfinite(losses))

@@ -12,7 +12,6 @@ inequality that a correct implementation exceeds with probability below FALSE_FA
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 
 import numpy as np
 from intro2ai import (  # HW8's reference package (the engine's own_package)
@@ -23,6 +22,7 @@ from intro2ai import (  # HW8's reference package (the engine's own_package)
 from intro2ai.classifiers.cnn import ThreeLayerConvNet
 
 from autograder.grading.judge import Verdict, accepts_nonfinite, judge_rel_error
+from autograder.grading.training import TrainingData, accuracy, constructor_kwargs, finished_run
 
 FALSE_FAILURE = 1e-8  # per statistical test; a whole submission (< 50 tests) stays below 1e-6
 
@@ -482,18 +482,10 @@ def softmax_hidden(rng, count):
 # ------------------------------------------------------------------ Q8 the experiment
 
 
-@lru_cache(maxsize=2)
-def _data(source: str, num_training: int) -> dict[str, np.ndarray]:
-    return data_utils.get_CIFAR10_data(num_training=num_training, source=source)
-
-
-def describe_data(context) -> str:
-    return data_utils.describe_source(context.data_source)
-
-
-def experiment_inputs(params, rng, context):
-    data = _data(context.data_source, params["num_train"])
-    return {"X_train": data["X_train"], "y_train": data["y_train"]}
+DATA = TrainingData(lambda source, n: data_utils.get_CIFAR10_data(num_training=n, source=source),
+                    data_utils.describe_source)
+describe_data = DATA.describe_data
+experiment_inputs = DATA.train_inputs
 
 
 def expect_experiment(inputs, params, context):
@@ -509,15 +501,14 @@ METHODS = ("none", "cutmix", "mixup")
 
 
 def _reference_model(kwargs: dict) -> ThreeLayerConvNet:
-    return ThreeLayerConvNet(**{k: tuple(v) if k == "input_dim" else v for k, v in kwargs.items()})
+    return ThreeLayerConvNet(**constructor_kwargs(kwargs))
 
 
-def _accuracy(trained: dict, params: dict, X: np.ndarray, y: np.ndarray) -> float:
-    """The reference forward pass with the student's trained parameters."""
+def _trained_model(trained: dict, params: dict) -> ThreeLayerConvNet:
+    """The reference network holding the student's trained parameters."""
     model = _reference_model(params["model"])
     model.params.update({k: np.asarray(v, dtype=model.params[k].dtype) for k, v in trained.items()})
-    predictions = np.concatenate([np.argmax(model.loss(X[i : i + 250]), axis=1) for i in range(0, len(X), 250)])
-    return float(np.mean(predictions == y))
+    return model
 
 
 @accepts_nonfinite
@@ -526,28 +517,22 @@ def experiment(outputs, expected, case, context):
     tail iterations) sits above the baseline's; each run's held-out accuracy reaches its calibrated target."""
     params = case.params
     targets = params["targets"][describe_data(context)]
-    data = _data(context.data_source, params["num_train"])
+    data = DATA.get(context, params["num_train"])
     problems, extras = [], {}
     tail = max(1, int(len(outputs["none_loss_history"]) * params["tail"]))
     final = {}
     for method in METHODS:
-        losses = outputs[f"{method}_loss_history"]
-        bad = np.flatnonzero(~np.isfinite(losses))
-        if bad.size:
-            problems.append(f"{method}: the loss became {losses[bad[0]]} at iteration {bad[0] + 1}")
+        run = finished_run(outputs, method, "parameters")
+        if isinstance(run, str):
+            problems.append(run)
             continue
-        final[method] = float(losses[-tail:].mean())
-        trained = {name[len(method) + 1:]: v for name, v in outputs.items()
-                   if name.startswith(method + "_") and not name.endswith("loss_history")}  # fmt: skip
-        if not all(np.all(np.isfinite(v)) for v in trained.values()):
-            problems.append(f"{method}: the trained parameters hold NaN or inf")
-            continue
-        accuracy = _accuracy(trained, params, data["X_val"], data["y_val"])
-        extras[f"{method}_val_accuracy"] = accuracy
+        final[method] = float(run.losses[-tail:].mean())
+        val_accuracy = accuracy(_trained_model(run.trained, params), data["X_val"], data["y_val"])
+        extras[f"{method}_val_accuracy"] = val_accuracy
         extras[f"{method}_final_loss"] = final[method]
-        extras[f"{method}_loss_history"] = [float(v) for v in losses[:2000]]
-        if accuracy < targets[method]:
-            problems.append(f"{method}: validation accuracy {accuracy:.3f} is below the target {targets[method]:.2f}")
+        extras[f"{method}_loss_history"] = run.curve()
+        if val_accuracy < targets[method]:
+            problems.append(f"{method}: validation accuracy {val_accuracy:.3f} is below the target {targets[method]:.2f}")
     for method in ("cutmix", "mixup"):
         if method in final and "none" in final and final[method] <= final["none"]:
             problems.append(f"{method}: the final training loss {final[method]:.3f} is not above the baseline's "

@@ -59,6 +59,29 @@ def std_tolerance(size: int) -> float:
     return max(0.25, STD_ERRORS / math.sqrt(2 * size))
 
 
+MIN_STD_SIZE = 20  # entries below which a weight's sample std is not judged (std_tolerance's bound holds from 20)
+
+
+def judge_weight_std(weights: dict[str, np.ndarray], scale: float, extras: dict[str, Any] | None = None) -> Verdict:
+    """Whether every weight was drawn at std `scale`: each sample std's relative deviation from
+    `scale` over its `std_tolerance`, the worst reported (metric "weight std deviation / tolerance",
+    threshold 1). One place for every homework's init judge, so the false-failure budget argued in
+    `std_tolerance` covers them all; the caller picks which of its parameters are weights.
+
+    Weights under MIN_STD_SIZE entries are skipped: below that the skewed law of a small sample's
+    std lets a correct init fail too often, and a handful of draws says little about the scale.
+    """
+    judged = {name: w for name, w in weights.items() if w.size >= MIN_STD_SIZE}
+    if not judged:
+        return Verdict(True, "weight std deviation / tolerance", 0.0, 1.0, "", extras)
+    deviations = {name: abs(float(np.std(w)) / scale - 1.0) for name, w in judged.items()}
+    ratios = {name: deviation / std_tolerance(judged[name].size) for name, deviation in deviations.items()}
+    worst = max(ratios, key=ratios.get)
+    passed = ratios[worst] <= 1.0
+    message = "" if passed else f"{worst}: weight std is off by {deviations[worst]:.0%} from weight_scale={scale:g}"
+    return Verdict(passed, "weight std deviation / tolerance", ratios[worst], 1.0, message, extras)
+
+
 def validate(outputs: dict[str, np.ndarray], expected: dict[str, np.ndarray], finite: bool = True) -> None:
     """Raises `Invalid` unless every expected output is a finite ndarray of the right kind and shape.
 
