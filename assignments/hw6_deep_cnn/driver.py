@@ -128,20 +128,32 @@ def bn_backward_alt(inputs, params):
 
 
 def bn_speed(inputs, params):
-    """CPU seconds of the two backward passes on the same cache, the best of `repeats` each, on
-    N x D random rows drawn here from the case's seed (16 MB the grader need not send)."""
+    """The median over `repeats` back-to-back pairs of the ratio alt / staged CPU seconds on the same
+    cache, on N x D random rows drawn here from the case's seed (16 MB the grader need not send).
+
+    Each pair's two runs see the same machine (the load of a shared grader drifts between pairs,
+    not within one), and the order alternates so that neither always runs on the other's warm
+    caches; the median ignores the pairs a burst hit. The best of each taken separately, the old
+    measure, let an alt that calls the staged backward come out 15 % faster on a loaded machine.
+    """
     from intro2ai import layers
 
     draw = np.random.default_rng(params["seed"])
     N, D = params["N"], params["D"]
     x, dout = 12 + 5 * draw.standard_normal((N, D)), draw.standard_normal((N, D))
     _, cache = layers.batchnorm_forward(x, draw.standard_normal(D), draw.standard_normal(D), _bn_param(params))
-    best = {}
-    for name in ("batchnorm_backward", "batchnorm_backward_alt") * params["repeats"]:
+
+    def cpu_seconds(name: str) -> float:
         start = time.process_time()
         getattr(layers, name)(dout, cache)
-        best[name] = min(best.get(name, np.inf), time.process_time() - start)
-    return {"ratio": np.asarray(best["batchnorm_backward_alt"] / max(best["batchnorm_backward"], 1e-9))}
+        return time.process_time() - start
+
+    ratios = []
+    for pair in range(params["repeats"]):
+        order = ("batchnorm_backward", "batchnorm_backward_alt")
+        seconds = {name: cpu_seconds(name) for name in (order if pair % 2 == 0 else order[::-1])}
+        ratios.append(seconds["batchnorm_backward_alt"] / max(seconds["batchnorm_backward"], 1e-9))
+    return {"ratio": np.asarray(float(np.median(ratios)))}
 
 
 # ------------------------------------------------------------------ Q2 spatial batchnorm
