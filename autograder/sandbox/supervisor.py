@@ -13,9 +13,11 @@ run is killed, so a flood can slow nothing but itself.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
+import select
 import selectors
 import shutil
 import signal
@@ -473,7 +475,7 @@ def _collect(proc: subprocess.Popen, result_fd: int, limits: Limits, clock: Case
             if over := clock.over():  # the pipes are closed but the child still runs
                 ended = "cpu" if over == "cpu" else "timeout"
                 break
-            time.sleep(max(clock.poll_s(), 0.001))
+            _await_exit(proc, max(clock.poll_s(), 0.001))
     finally:
         clock.stop()
         _kill(proc)
@@ -481,6 +483,28 @@ def _collect(proc: subprocess.Popen, result_fd: int, limits: Limits, clock: Case
         result_file.close()
     final = proc.wait()
     return streams, ended, final if returncode is None else returncode
+
+
+def _await_exit(proc: subprocess.Popen, timeout: float) -> None:
+    """Returns once the process has exited or `timeout` has passed, whichever comes first (it is
+    reaped by the caller's next poll()).
+
+    Once the sandbox's pipes close, bwrap still tears its namespaces down: under a millisecond on
+    an idle machine, several when the other cores are busy. A fixed sleep of POLL_S there cost a
+    sandbox run 17-50 ms with two graders side by side (six runs per HW5 submission: a third of
+    the batch's lost scaling); a pidfd wakes the moment the process ends. Without pidfds
+    (Linux < 5.3) Popen.wait's short backoff does nearly as well.
+    """
+    try:
+        pidfd = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):  # no pidfds here, or the process is already reaped
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout)
+        return
+    try:
+        select.select([pidfd], [], [], timeout)
+    finally:
+        os.close(pidfd)
 
 
 def _kill(proc: subprocess.Popen) -> None:
