@@ -253,3 +253,33 @@ def test_raising_and_dying_workers_cost_only_their_submission(tmp_path, zips, hw
     assert rows == {"good1": "graded", "good2": "graded", "bad": "ungradable"}  # faults are retried next run
     text = summary_text(report)
     assert "internal faults 2" in text and "internal fault" in text and "dies.zip" in text
+
+
+BLAS_PROBE = '''
+import numpy  # noqa: F401 - the main module loads BLAS first, as benchmarks/bench_batch.py does
+
+from autograder.course.batch import _worker_pool
+
+
+def blas_threads():
+    from threadpoolctl import threadpool_info
+    return sorted({pool["num_threads"] for pool in threadpool_info()})
+
+
+if __name__ == "__main__":
+    with _worker_pool(1) as pool:
+        print(pool.submit(blas_threads).result())
+'''
+
+
+def test_pool_workers_run_one_blas_thread_even_when_the_main_module_loaded_numpy(tmp_path):
+    """A spawned worker re-imports the coordinator's main module before its initializer runs:
+    with numpy imported there and BLAS at two threads, the worker's BLAS must still end at one."""
+    script = tmp_path / "coordinator.py"
+    script.write_text(BLAS_PROBE)
+    repo = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "2", "OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2",
+           "PYTHONPATH": os.pathsep.join(p for p in (repo, os.environ.get("PYTHONPATH")) if p)}  # fmt: skip
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[1]"

@@ -151,9 +151,24 @@ def _assignment(assignment_id: str) -> Assignment:
 
 
 def _single_threaded() -> None:
-    """Pool initializer, run before numpy is imported in the worker: one BLAS thread each."""
+    """Pool initializer: one BLAS thread in the worker, whether or not numpy is already loaded there.
+
+    The variables reach a numpy imported later. But a spawned worker first re-imports the
+    coordinator's main module, and a script that imports numpy at its top (benchmarks/bench_batch.py
+    does, through the test helpers) had OpenBLAS start one thread per core before this ran: two
+    workers on two cores ran four BLAS threads, and a batch graded at 0.71-0.74 s per submission
+    instead of ~0.6. threadpoolctl caps the pools already loaded.
+    """
     for name in THREAD_ENV:
         os.environ[name] = "1"
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1)
+
+
+def _worker_pool(jobs: int) -> ProcessPoolExecutor:
+    """`jobs` spawned worker processes (nothing of ours inherited), each single-threaded."""
+    return ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=_single_threaded)
 
 
 # ---------------------------------------------------------------- backends
@@ -191,7 +206,7 @@ def local_pool(jobs: int) -> Backend:
 def _drain_pool(pending: deque[Job], worker: Worker, settings: WorkerSettings,
                 jobs: int) -> Generator[Finished, None, list[Job]]:  # fmt: skip
     """Grades from `pending` until it is empty or the pool breaks; returns the jobs lost."""
-    pool = ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=_single_threaded)
+    pool = _worker_pool(jobs)
     running: dict[Future, Job] = {}
     try:
         while pending or running:
