@@ -3,7 +3,7 @@
 # PostgreSQL. Prints the SQLAlchemy URL to use as INTRO2AI_TEST_PG_URL; prints nothing (and exits
 # 0) where PostgreSQL cannot be installed or started, and those tests then skip with a reason.
 set -uo pipefail
-port=55432
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')  # a free one: a cluster of an earlier run may still hold another
 root=$(mktemp -d /tmp/autograder-pg.XXXXXX)
 if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
