@@ -50,6 +50,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -163,11 +164,14 @@ def make_solver(data: dict, seed: int, package: str):
                   optim_config={"learning_rate": 1e-3}, verbose=False)
 
 
-def iteration_seconds(data: dict, package: str, blocks: int, block_iterations: int) -> list[float]:
-    """Seconds per Solver step in each of `blocks` blocks of consecutive steps (after a warm-up)."""
+def iteration_seconds(data: dict, package: str, blocks: int, block_iterations: int,
+                      after_warm_up: Callable[[], None] = lambda: None) -> list[float]:  # fmt: skip
+    """Seconds per Solver step in each of `blocks` blocks of consecutive steps (after a warm-up,
+    then `after_warm_up()`: a side-by-side worker waits there for the others)."""
     solver = make_solver(data, 231, package)
     for _ in range(5):
         solver._step()
+    after_warm_up()
     per_step = []
     for _ in range(blocks):
         start = time.perf_counter()
@@ -213,19 +217,14 @@ def side_by_side_steps(args: argparse.Namespace, processes: int) -> list[float]:
 
 def worker_main(args: argparse.Namespace, data: dict) -> None:
     """One side-by-side trainer: warm up, wait for the others, print the median step (seconds)."""
-    solver = make_solver(data, 231, args.package_name)
-    for _ in range(5):
-        solver._step()
-    Path(args.worker, str(os.getpid())).touch()
-    while len(os.listdir(args.worker)) < args.workers:
-        time.sleep(0.01)
-    per_step = []
-    for _ in range(args.blocks):
-        start = time.perf_counter()
-        for _ in range(args.block_iterations):
-            solver._step()
-        per_step.append((time.perf_counter() - start) / args.block_iterations)
-    print(statistics.median(per_step))
+
+    def wait_for_the_others() -> None:
+        Path(args.worker, str(os.getpid())).touch()
+        while len(os.listdir(args.worker)) < args.workers:
+            time.sleep(0.01)
+
+    steps = iteration_seconds(data, args.package_name, args.blocks, args.block_iterations, wait_for_the_others)
+    print(statistics.median(steps))
 
 
 ROWS: list[tuple[str, float, str, str]] = []  # (name, value, unit, target and note) for run_all.py
